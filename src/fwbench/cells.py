@@ -1,0 +1,91 @@
+"""A benchmark cell: the parameters that define one measurement, and its stable id.
+
+A cell id is a short hash of the canonical parameters, so editing a grid adds or removes cells
+without renaming any other; runs of the same cell from any grid or host share the id.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+from fwbench import constants as C
+
+
+class CellError(ValueError):
+    """A cell parameter outside its allowed values; names the field and the allowed values."""
+
+    def __init__(self, field: str, value: Any, allowed: str, source: str = "") -> None:
+        where = f"{source}: " if source else ""
+        super().__init__(f"{where}invalid {field}={value!r}; allowed: {allowed}")
+        self.field = field
+        self.value = value
+        self.allowed = allowed
+
+
+@dataclass(frozen=True)
+class Cell:
+    framework: str
+    mode: str
+    model: str
+    size: str
+    phase: str
+    batch_size: int
+    seq_len: int
+    device: str
+    threads: int
+    dtype: str = "float32"
+
+    def __post_init__(self) -> None:
+        validate_cell(self)
+
+    @property
+    def cell_id(self) -> str:
+        return cell_id(self)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], source: str = "") -> "Cell":
+        names = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - names)
+        if unknown:
+            raise CellError(unknown[0], data[unknown[0]], ", ".join(sorted(names)), source)
+        try:
+            return cls(**data)
+        except TypeError as exc:  # a missing field
+            raise CellError("cell", data, f"all of {', '.join(sorted(names))} ({exc})", source) from exc
+
+
+def _choice(field: str, value: Any, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise CellError(field, value, ", ".join(allowed))
+
+
+def _positive(field: str, value: Any, allow_zero: bool = False) -> None:
+    ok = isinstance(value, int) and not isinstance(value, bool) and (value >= 0 if allow_zero else value > 0)
+    if not ok:
+        raise CellError(field, value, "a non-negative integer" if allow_zero else "a positive integer")
+
+
+def validate_cell(cell: Cell) -> None:
+    """Raise CellError naming the first field outside its allowed values."""
+    _choice("framework", cell.framework, C.FRAMEWORKS)
+    _choice("mode", cell.mode, C.MODES[cell.framework])
+    _choice("model", cell.model, C.MODELS)
+    _choice("size", cell.size, C.SIZES[cell.model])
+    _choice("phase", cell.phase, C.PHASES)
+    _choice("device", cell.device, C.DEVICES)
+    _choice("dtype", cell.dtype, C.DTYPES)
+    _positive("batch_size", cell.batch_size)
+    _positive("threads", cell.threads)
+    _positive("seq_len", cell.seq_len, allow_zero=cell.model == "cnn")
+
+
+def cell_id(cell: Cell) -> str:
+    """Stable 12-hex-digit id from the canonical JSON of the cell's parameters."""
+    canonical = json.dumps(cell.to_dict(), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()[:12]

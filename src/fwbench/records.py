@@ -1,0 +1,89 @@
+"""Run records at the boundary: schema validation and atomic writing.
+
+A record is validated against workflow/schemas/run.schema.yaml both when written and when
+ingested, so a malformed file is caught at the point that can name it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+from fwbench.constants import SCHEMA_VERSION
+from fwbench.paths import SCHEMAS_DIR
+
+
+class RecordError(ValueError):
+    """A run record that does not follow the schema; names the file and the field."""
+
+
+@lru_cache(maxsize=None)
+def load_schema(name: str = "run") -> dict[str, Any]:
+    with open(SCHEMAS_DIR / f"{name}.schema.yaml", encoding="utf-8") as fh:
+        return yaml.safe_load(fh)
+
+
+@lru_cache(maxsize=None)
+def _validator(name: str) -> jsonschema.protocols.Validator:
+    schema = load_schema(name)
+    cls = jsonschema.validators.validator_for(schema)
+    return cls(schema, format_checker=cls.FORMAT_CHECKER)
+
+
+def record_errors(record: Any, schema: str = "run") -> list[str]:
+    """Every schema violation as 'field.path: message' (empty when valid)."""
+    errors = sorted(_validator(schema).iter_errors(record), key=lambda e: list(e.absolute_path))
+    return [f"{'.'.join(map(str, e.absolute_path)) or '<record>'}: {e.message}" for e in errors]
+
+
+def validate_record(record: Any, source: str = "<record>", schema: str = "run") -> None:
+    """Raise RecordError naming the source and the first offending field."""
+    if isinstance(record, dict) and record.get("schema_version") not in (None, SCHEMA_VERSION):
+        raise RecordError(
+            f"{source}: schema_version={record.get('schema_version')!r} is not supported "
+            f"(this fwbench reads schema_version {SCHEMA_VERSION}); no migration is defined"
+        )
+    errors = record_errors(record, schema)
+    if errors:
+        raise RecordError(f"{source}: {errors[0]}" + (f" (+{len(errors) - 1} more)" if len(errors) > 1 else ""))
+
+
+def write_json_atomic(path: str | os.PathLike[str], payload: Any) -> None:
+    """Write JSON via a temp file in the same directory and rename, so readers never see half a file."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(payload, fh, indent=1, sort_keys=True)
+            fh.write("\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_record(path: str | os.PathLike[str], record: dict[str, Any]) -> None:
+    """Validate, then write atomically."""
+    validate_record(record, source=str(path))
+    write_json_atomic(path, record)
+
+
+def read_record(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Read and validate one record; RecordError names the file on any problem."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            record = json.load(fh)
+    except json.JSONDecodeError as exc:
+        raise RecordError(f"{path}: not valid JSON ({exc})") from exc
+    validate_record(record, source=str(path))
+    return record
