@@ -1,0 +1,175 @@
+"""Bootstrap confidence intervals: one-sample CIs across runs, and ratio CIs between two cells.
+
+Process runs are the unit of replication. A one-sample CI uses scipy.stats.bootstrap (BCa when
+it applies; the percentile method for fewer than BCA_MIN_N runs or when BCa is degenerate); the
+method used is returned so it can be stated beside every interval. Ratio CIs are vectorised numpy
+resampling with a fixed seed: for step time a hierarchical bootstrap (resample runs, then steps
+within each resampled run, re-deriving each run's median), for per-run metrics (memory,
+first step) an independent two-sample bootstrap of runs.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+CONFIDENCE = 0.95
+N_RESAMPLES = 2000
+BCA_MIN_N = 6
+SEED = 0
+# Work arrays of the hierarchical bootstrap are built in chunks of at most this many values.
+_CHUNK_VALUES = 4_000_000
+
+
+@dataclass(frozen=True)
+class CI:
+    """A point estimate with a confidence interval and the method that produced it."""
+
+    estimate: float
+    low: float
+    high: float
+    method: str
+    n: int
+
+
+def _nan_ci(estimate: float, method: str, n: int) -> CI:
+    return CI(estimate, math.nan, math.nan, method, n)
+
+
+def median_ci(values: Sequence[float] | np.ndarray, *, confidence: float = CONFIDENCE,
+              n_resamples: int = N_RESAMPLES, seed: int = SEED) -> CI:
+    """Median of per-run values with a bootstrap CI (BCa if n >= BCA_MIN_N and not degenerate)."""
+    from scipy.stats import bootstrap
+
+    x = np.asarray(values, dtype=float)
+    x = x[np.isfinite(x)]
+    n = len(x)
+    if n == 0:
+        return _nan_ci(math.nan, "none (no runs)", 0)
+    est = float(np.median(x))
+    if n == 1:
+        return _nan_ci(est, "none (1 run)", 1)
+    if np.all(x == x[0]):
+        return CI(est, est, est, "degenerate (all runs equal)", n)
+    methods = ["BCa", "percentile"] if n >= BCA_MIN_N else ["percentile"]
+    for method in methods:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # scipy warns on degenerate BCa; we fall back below
+            res = bootstrap((x,), np.median, n_resamples=n_resamples, confidence_level=confidence,
+                            method=method, vectorized=True, rng=np.random.default_rng(seed))
+        low, high = float(res.confidence_interval.low), float(res.confidence_interval.high)
+        if np.isfinite(low) and np.isfinite(high):
+            return CI(est, low, high, method, n)
+    return _nan_ci(est, "none (bootstrap degenerate)", n)
+
+
+def _pad(runs: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Runs of unequal length as a (R, Lmax) array plus lengths."""
+    lengths = np.array([len(r) for r in runs], dtype=np.int64)
+    out = np.full((len(runs), int(lengths.max())), np.nan)
+    for i, r in enumerate(runs):
+        out[i, : len(r)] = r
+    return out, lengths
+
+
+def hierarchical_medians(runs: Sequence[np.ndarray], n_resamples: int, rng: np.random.Generator) -> np.ndarray:
+    """Bootstrap replicates of the median of run medians: resample runs, then steps within runs."""
+    values, lengths = _pad([np.asarray(r, dtype=float) for r in runs])
+    n_runs, max_len = values.shape
+    per_rep = n_runs * max_len
+    chunk = max(1, _CHUNK_VALUES // max(per_rep, 1))
+    out = np.empty(n_resamples)
+    for start in range(0, n_resamples, chunk):
+        b = min(chunk, n_resamples - start)
+        run_idx = rng.integers(0, n_runs, size=(b, n_runs))
+        lens = lengths[run_idx]                                            # (b, R)
+        step_idx = np.floor(rng.random((b, n_runs, max_len)) * lens[..., None]).astype(np.int64)
+        drawn = values[run_idx[..., None], step_idx]                        # (b, R, Lmax)
+        run_medians = _masked_median(drawn, lens, max_len)
+        out[start:start + b] = np.median(run_medians, axis=1)
+    return out
+
+
+def _masked_median(drawn: np.ndarray, lens: np.ndarray, max_len: int) -> np.ndarray:
+    """Median over the last axis of the first `lens` entries (faster than NaN masks + nanmedian)."""
+    if np.all(lens == max_len):
+        return np.median(drawn, axis=-1)
+    mask = np.arange(max_len) < lens[..., None]
+    ordered = np.sort(np.where(mask, drawn, np.inf), axis=-1)  # padding sorts last
+    lo = np.take_along_axis(ordered, ((lens - 1) // 2)[..., None], axis=-1)[..., 0]
+    hi = np.take_along_axis(ordered, (lens // 2)[..., None], axis=-1)[..., 0]
+    return (lo + hi) / 2
+
+
+def run_medians(runs: Sequence[np.ndarray], n_resamples: int, rng: np.random.Generator) -> np.ndarray:
+    """Bootstrap replicates of the median of per-run values (one value per run)."""
+    x = np.asarray(runs, dtype=float)
+    idx = rng.integers(0, len(x), size=(n_resamples, len(x)))
+    return np.median(x[idx], axis=1)
+
+
+@dataclass(frozen=True)
+class RatioCI:
+    """Ratio A/B of medians, its CI, and the bootstrap replicates of log(ratio) (for geomeans)."""
+
+    ratio: float
+    low: float
+    high: float
+    method: str
+    log_replicates: np.ndarray
+
+
+def ratio_ci(a: Sequence, b: Sequence, *, hierarchical: bool, confidence: float = CONFIDENCE,
+             n_resamples: int = N_RESAMPLES, seed: int = SEED) -> RatioCI:
+    """Ratio of medians A/B with a percentile bootstrap CI.
+
+    hierarchical=True: `a`, `b` are sequences of per-run step arrays (steady-state steps); the
+    point estimate is median(run medians of A) / median(run medians of B).
+    hierarchical=False: `a`, `b` are per-run values (e.g. peak RSS).
+    """
+    rng = np.random.default_rng(seed)
+    if hierarchical:
+        point_a = float(np.median([np.median(r) for r in a]))
+        point_b = float(np.median([np.median(r) for r in b]))
+        rep_a = hierarchical_medians(a, n_resamples, rng)
+        rep_b = hierarchical_medians(b, n_resamples, rng)
+        method = "hierarchical percentile (runs, then steps)"
+    else:
+        point_a, point_b = float(np.median(a)), float(np.median(b))
+        rep_a = run_medians(a, n_resamples, rng)
+        rep_b = run_medians(b, n_resamples, rng)
+        method = "two-sample percentile (runs)"
+    with np.errstate(divide="ignore", invalid="ignore"):
+        logs = np.log(rep_a) - np.log(rep_b)
+    alpha = (1 - confidence) / 2
+    low, high = np.exp(np.quantile(logs, [alpha, 1 - alpha]))
+    return RatioCI(point_a / point_b, float(low), float(high), method, logs)
+
+
+def geomean_ci(log_replicates: Sequence[np.ndarray], log_points: Sequence[float], *,
+               confidence: float = CONFIDENCE, seed: int = SEED) -> CI:
+    """Geometric mean of ratios across cells with a two-stage bootstrap CI.
+
+    Each replicate resamples cells with replacement (cells as a sample of workloads) and takes,
+    for each drawn cell, that cell's own bootstrap replicate of log(ratio) (within-cell
+    uncertainty). With one cell this reduces to that cell's ratio CI.
+    """
+    points = np.asarray(log_points, dtype=float)
+    k = len(points)
+    if k == 0:
+        return _nan_ci(math.nan, "none (no cells)", 0)
+    reps = np.vstack([np.asarray(r, dtype=float) for r in log_replicates])  # (k, B)
+    n_res = reps.shape[1]
+    rng = np.random.default_rng(seed)
+    cell_idx = rng.integers(0, k, size=(n_res, k))
+    draws = reps[cell_idx, np.arange(n_res)[:, None]]
+    means = draws.mean(axis=1)
+    alpha = (1 - confidence) / 2
+    low, high = np.exp(np.quantile(means, [alpha, 1 - alpha]))
+    method = "two-stage percentile (cells, then within-cell replicates)" if k > 1 else \
+        "single cell: its ratio CI"
+    return CI(float(np.exp(points.mean())), float(low), float(high), method, k)

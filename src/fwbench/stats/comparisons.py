@@ -1,0 +1,163 @@
+"""Pairwise comparisons of cells that differ only in framework and/or mode.
+
+Direction: ``ratio = value_A / value_B`` of medians, where A is the earlier side in the
+vocabulary order (torch before tensorflow; eager before compiled modes). For step time, memory
+and first step, ratio > 1 means A is slower / uses more. Throughput is not a separate row: at the
+same batch its ratio is the inverse of the step-time ratio. Both medians stay in each row.
+
+Per row: hierarchical (step time) or two-sample (memory, first step) bootstrap CI of the ratio;
+Mann-Whitney U on per-run values and P(a run of A is lower than a run of B) (the common-language
+effect size; for step time, P(A faster)); Benjamini-Hochberg adjusted p-values with one family per
+scope (each system_id and 'pooled'), across all its rows and metrics; TOST equivalence on log
+run values within +-margin.
+"""
+
+from __future__ import annotations
+
+import math
+import zlib
+from dataclasses import dataclass, field
+from itertools import combinations
+
+import numpy as np
+import polars as pl
+
+from fwbench import constants as C
+from fwbench.stats.bootstrap import CONFIDENCE, N_RESAMPLES, SEED, ratio_ci
+from fwbench.stats.metrics import KEY_FIELDS, METRICS, in_scope, scopes
+from fwbench.stats.multiple import bh_adjust
+
+EQUIVALENCE_MARGIN = 0.05
+ALPHA = 0.05
+MIN_RUNS = 2
+
+
+@dataclass
+class Comparisons:
+    """The comparisons table plus each row's bootstrap replicates of log(ratio) (for geomeans)."""
+
+    table: pl.DataFrame
+    log_replicates: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+def _order(framework: str, mode: str) -> tuple[int, int]:
+    return C.FRAMEWORKS.index(framework), C.MODES[framework].index(mode)
+
+
+def mann_whitney(a: np.ndarray, b: np.ndarray) -> tuple[float, float, float]:
+    """U statistic of A, two-sided p, and P(A < B) + P(A = B)/2 over all run pairs."""
+    from scipy.stats import mannwhitneyu
+
+    if len(a) < 1 or len(b) < 1:
+        return math.nan, math.nan, math.nan
+    res = mannwhitneyu(a, b, alternative="two-sided")
+    prob_a_lower = 1.0 - float(res.statistic) / (len(a) * len(b))
+    return float(res.statistic), float(res.pvalue), prob_a_lower
+
+
+def tost(a: np.ndarray, b: np.ndarray, margin: float) -> float:
+    """TOST p-value (Welch t on log values) for |log(A/B)| < log(1 + margin)."""
+    from scipy.stats import ttest_ind
+
+    if len(a) < 2 or len(b) < 2:
+        return math.nan
+    la, lb, d = np.log(a), np.log(b), math.log1p(margin)
+    if np.ptp(la) == 0 and np.ptp(lb) == 0:  # no variance: decide by the observed difference
+        return 0.0 if abs(la[0] - lb[0]) < d else 1.0
+    p_low = ttest_ind(la + d, lb, equal_var=False, alternative="greater").pvalue
+    p_high = ttest_ind(la - d, lb, equal_var=False, alternative="less").pvalue
+    return float(max(p_low, p_high))
+
+
+def comparison_pairs(cells: pl.DataFrame) -> list[tuple[dict, dict]]:
+    """(A, B) cell rows sharing every key field, one pair per two (framework, mode) combinations."""
+    pairs = []
+    for _, group in cells.sort(list(KEY_FIELDS)).group_by(list(KEY_FIELDS), maintain_order=True):
+        members = sorted(group.iter_rows(named=True), key=lambda r: _order(r["framework"], r["mode"]))
+        pairs.extend(combinations(members, 2))
+    return pairs
+
+
+def _values(runs: pl.DataFrame, cell_id: str, column: str) -> tuple[list[str], np.ndarray]:
+    sub = runs.filter((pl.col("cell_id") == cell_id) & pl.col(column).is_not_null())
+    return sub.get_column("run_id").to_list(), sub.get_column(column).to_numpy().astype(float)
+
+
+def _seed(seed: int, comparison_id: str) -> int:
+    return seed ^ zlib.crc32(comparison_id.encode())
+
+
+def compare(
+    runs: pl.DataFrame,
+    steps_by_run: dict[str, np.ndarray],
+    *,
+    margin: float = EQUIVALENCE_MARGIN,
+    seed: int = SEED,
+    n_resamples: int = N_RESAMPLES,
+) -> Comparisons:
+    """All pairwise comparisons in every scope, from a run table and steady-state steps per run."""
+    rows, reps = [], {}
+    cell_cols = ["cell_id", "framework", "mode", *KEY_FIELDS]
+    for scope in scopes(runs):
+        table = in_scope(runs, scope)
+        cells = table.select(cell_cols).unique(subset=["cell_id"], keep="first")
+        first_row = len(rows)
+        for a, b in comparison_pairs(cells):
+            for metric in METRICS.values():
+                ids_a, va = _values(table, a["cell_id"], metric.column)
+                ids_b, vb = _values(table, b["cell_id"], metric.column)
+                if len(va) == 0 or len(vb) == 0:
+                    continue
+                cid = f"{scope}:{metric.name}:{a['cell_id']}:{b['cell_id']}"
+                row = {
+                    "comparison_id": cid, "system_id": scope, "metric": metric.name, "unit": metric.unit,
+                    "kind": "framework" if a["framework"] != b["framework"] else "mode",
+                    **{k: a[k] for k in KEY_FIELDS},
+                    "framework_a": a["framework"], "mode_a": a["mode"], "cell_id_a": a["cell_id"],
+                    "framework_b": b["framework"], "mode_b": b["mode"], "cell_id_b": b["cell_id"],
+                    "n_a": len(va), "n_b": len(vb),
+                    "median_a": float(np.median(va)), "median_b": float(np.median(vb)),
+                    "ratio": float(np.median(va) / np.median(vb)),
+                    "direction": f"ratio = {metric.name} A/B; > 1: A ({a['framework']} {a['mode']}) "
+                                 f"{'slower' if metric.name in ('step_time', 'first_step') else 'uses more'}",
+                    "ratio_low": math.nan, "ratio_high": math.nan, "ci_method": None,
+                    "mwu_u": math.nan, "p_value": math.nan, "prob_a_lower": math.nan,
+                    "equivalence_margin": margin, "tost_p": math.nan, "note": None,
+                }
+                if len(va) < MIN_RUNS or len(vb) < MIN_RUNS:
+                    row["note"] = f"fewer than {MIN_RUNS} runs on a side: no CI or test"
+                else:
+                    if metric.hierarchical:
+                        ci = ratio_ci([steps_by_run[r] for r in ids_a], [steps_by_run[r] for r in ids_b],
+                                      hierarchical=True, seed=_seed(seed, cid), n_resamples=n_resamples)
+                    else:
+                        ci = ratio_ci(va, vb, hierarchical=False, seed=_seed(seed, cid), n_resamples=n_resamples)
+                    reps[cid] = ci.log_replicates
+                    u, p, prob = mann_whitney(va, vb)
+                    row.update(ratio_low=ci.low, ratio_high=ci.high, ci_method=ci.method,
+                               mwu_u=u, p_value=p, prob_a_lower=prob, tost_p=tost(va, vb, margin))
+                rows.append(row)
+        adjusted = bh_adjust([r["p_value"] for r in rows[first_row:]])
+        for r, p_adj in zip(rows[first_row:], adjusted):
+            r["p_adjusted"] = float(p_adj)
+            r["significant"] = bool(p_adj < ALPHA) if np.isfinite(p_adj) else None
+            r["equivalent"] = bool(r["tost_p"] < ALPHA) if np.isfinite(r["tost_p"]) else None
+            r["ci_excludes_1"] = (bool(r["ratio_low"] > 1 or r["ratio_high"] < 1)
+                                  if np.isfinite(r["ratio_low"]) else None)
+    table = pl.DataFrame(rows, schema=empty_table().schema) if rows else empty_table()
+    return Comparisons(table, reps)
+
+
+def empty_table() -> pl.DataFrame:
+    """The comparisons schema with no rows (a dataset with a single framework/mode per key)."""
+    s, f, i, b = pl.String, pl.Float64, pl.Int64, pl.Boolean
+    key_types = {"model": s, "size": s, "phase": s, "batch_size": i, "seq_len": i, "device": s,
+                 "threads": i, "dtype": s}
+    schema = {"comparison_id": s, "system_id": s, "metric": s, "unit": s, "kind": s,
+              **{k: key_types[k] for k in KEY_FIELDS},
+              "framework_a": s, "mode_a": s, "cell_id_a": s, "framework_b": s, "mode_b": s, "cell_id_b": s,
+              "n_a": i, "n_b": i, "median_a": f, "median_b": f, "ratio": f, "direction": s,
+              "ratio_low": f, "ratio_high": f, "ci_method": s, "mwu_u": f, "p_value": f, "prob_a_lower": f,
+              "equivalence_margin": f, "tost_p": f, "note": s, "p_adjusted": f, "significant": b,
+              "equivalent": b, "ci_excludes_1": b}
+    return pl.DataFrame(schema=schema)

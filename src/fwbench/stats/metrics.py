@@ -1,0 +1,105 @@
+"""Per-run statistics: the one table every later step (cells, comparisons, claims) reads.
+
+A run contributes to step time and throughput only when its status is ok and a steady state was
+detected; to first-step cost and memory whenever its status is ok (those are measured before
+and independently of the steady state). Excluded runs keep their row and reason.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+import numpy as np
+import polars as pl
+
+from fwbench.cells import Cell
+from fwbench.stats.steady_state import detect_steady_state
+
+CELL_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Cell))
+KEY_FIELDS: tuple[str, ...] = tuple(f for f in CELL_FIELDS if f not in ("framework", "mode"))
+POOLED = "pooled"
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A per-run quantity that cells and comparisons summarise."""
+
+    name: str
+    column: str
+    unit: str
+    label: str
+    hierarchical: bool  # ratio CI resamples steps within runs too
+
+
+METRICS: dict[str, Metric] = {
+    m.name: m
+    for m in (
+        Metric("step_time", "step_ms", "ms", "median steady-state step time", True),
+        Metric("first_step", "first_step_s", "s", "first step (trace/compile included)", False),
+        Metric("memory", "peak_rss_above_import_mb", "MB", "peak RSS above the post-import baseline", False),
+        Metric("device_memory", "device_peak_mb", "MB", "framework peak device memory", False),
+    )
+}
+
+
+def measured_steps(steps: pl.DataFrame) -> dict[str, np.ndarray]:
+    """Measured step times of each run, in step order."""
+    grouped = (
+        steps.filter(pl.col("phase") == "measured")
+        .sort(["run_id", "step_index"])
+        .group_by("run_id", maintain_order=True)
+        .agg(pl.col("ms"))
+    )
+    return {rid: np.asarray(ms, dtype=float) for rid, ms in grouped.iter_rows()}
+
+
+def steady_state_table(runs: pl.DataFrame, steps: pl.DataFrame) -> pl.DataFrame:
+    """One row per run: detected steady state, the run statistic, and why a run is excluded."""
+    series = measured_steps(steps)
+    rows = []
+    for run in runs.select("run_id", "system_id", "cell_id", "status", "error").iter_rows(named=True):
+        if run["status"] != "ok":
+            reason = f"status {run['status']}" + (f": {run['error']}" if run["error"] else "")
+            rows.append({"run_id": run["run_id"], "ok": False, "reason": reason,
+                         "n_measured": len(series.get(run["run_id"], ())), "steady_start": None,
+                         "n_steady": 0, "steady_median_ms": None, "all_median_ms": None,
+                         "drift_pct": None, "n_change_points": 0})
+            continue
+        state = detect_steady_state(series.get(run["run_id"], np.array([])))
+        rows.append({"run_id": run["run_id"], **state.to_dict()})
+    schema = {"run_id": pl.String, "ok": pl.Boolean, "reason": pl.String, "n_measured": pl.Int64,
+              "steady_start": pl.Int64, "n_steady": pl.Int64, "steady_median_ms": pl.Float64,
+              "all_median_ms": pl.Float64, "drift_pct": pl.Float64, "n_change_points": pl.Int64}
+    table = pl.DataFrame(rows, schema=schema)
+    return runs.select("run_id", "system_id", "cell_id", "status").join(table, on="run_id", how="left")
+
+
+def steady_steps(steps: pl.DataFrame, steady: pl.DataFrame) -> dict[str, np.ndarray]:
+    """Steady-state step times of every usable run (input of the hierarchical bootstrap)."""
+    series = measured_steps(steps)
+    return {rid: series[rid][start:] for rid, start in
+            steady.filter(pl.col("ok")).select("run_id", "steady_start").iter_rows()}
+
+
+def run_table(runs: pl.DataFrame, steady: pl.DataFrame) -> pl.DataFrame:
+    """Runs with their cell fields and per-run metrics (null where a run does not contribute)."""
+    ok = pl.col("status") == "ok"
+    return (
+        runs.join(steady.select("run_id", pl.col("ok").alias("steady_ok"), pl.col("reason").alias("excluded_reason"),
+                                "steady_median_ms"), on="run_id", how="left")
+        .with_columns(
+            pl.when(ok & pl.col("steady_ok")).then(pl.col("steady_median_ms")).otherwise(None).alias("step_ms"),
+            *[pl.when(ok).then(pl.col(c).cast(pl.Float64)).otherwise(None).alias(c)
+              for c in ("first_step_s", "peak_rss_above_import_mb", "device_peak_mb")],
+        )
+        .with_columns((pl.col("batch_size") * 1000.0 / pl.col("step_ms")).alias("throughput_sps"))
+    )
+
+
+def scopes(runs: pl.DataFrame) -> list[str]:
+    """Each system_id, then 'pooled' (all systems together): host is a factor."""
+    return [*sorted(runs.get_column("system_id").unique().to_list()), POOLED]
+
+
+def in_scope(table: pl.DataFrame, scope: str) -> pl.DataFrame:
+    return table if scope == POOLED else table.filter(pl.col("system_id") == scope)
