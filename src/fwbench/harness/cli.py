@@ -1,0 +1,167 @@
+"""`fwbench run` (measure one cell in a fresh process, write its record) and `fwbench system-id`.
+
+Options are checked before anything runs: a bad value exits with status 2 and an argparse
+message naming the option and its allowed values, and no file is written. Cell rules live in
+fwbench.cells (CellError names the field); this module only maps a field to its option.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import Any
+
+from fwbench import constants as C
+from fwbench.cells import Cell, CellError
+
+DEFAULT_WARMUP = 5
+DEFAULT_STEPS = 30
+DEFAULT_TIMEOUT_S = 1800.0
+# Smallest size that is not the test-only "tiny": cnn small, lstm small, bert mini.
+DEFAULT_SIZE: dict[str, str] = {model: next(s for s in C.SIZES[model] if s != "tiny") for model in C.MODELS}
+DEFAULT_THREADS = min(2, os.cpu_count() or 1)
+DEFAULT_SEED = 0
+
+_OPTION = {"batch_size": "--batch-size", "seq_len": "--seq-len"}  # other fields: --<field>
+
+
+def _int_type(minimum: int) -> Any:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"invalid integer {text!r}") from None
+        if value < minimum:
+            kind = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
+            raise argparse.ArgumentTypeError(f"invalid value {value}; allowed: {kind}")
+        return value
+
+    parse.__name__ = "int"
+    return parse
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid number {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"invalid value {text}; allowed: a positive number of seconds")
+    return value
+
+
+def register(subparsers: Any) -> None:
+    run = subparsers.add_parser("run", help="measure one benchmark cell in a fresh process and write its record",
+                                description=__doc__.splitlines()[0])
+    pos, nonneg = _int_type(1), _int_type(0)
+    cell = run.add_argument_group("cell")
+    cell.add_argument("--framework", required=True, choices=C.FRAMEWORKS)
+    cell.add_argument("--mode", required=True,
+                      help="; ".join(f"{fw}: {', '.join(modes)}" for fw, modes in C.MODES.items()))
+    cell.add_argument("--model", required=True, choices=C.MODELS)
+    cell.add_argument("--size", help="default: " + ", ".join(f"{m} {s}" for m, s in DEFAULT_SIZE.items()) + "; "
+                      + "; ".join(f"{m}: {', '.join(s)}" for m, s in C.SIZES.items()))
+    cell.add_argument("--phase", required=True, choices=C.PHASES)
+    cell.add_argument("--batch-size", type=pos, help=f"default per model: {C.DEFAULT_BATCH_SIZE}")
+    cell.add_argument("--seq-len", type=nonneg, help=f"default per model: {C.DEFAULT_SEQ_LEN} (0 for cnn)")
+    cell.add_argument("--device", default="cpu", choices=C.DEVICES)
+    cell.add_argument("--threads", type=pos, default=DEFAULT_THREADS, help=f"default {DEFAULT_THREADS}")
+    cell.add_argument("--dtype", default="float32", choices=C.DTYPES)
+    proto = run.add_argument_group("protocol")
+    proto.add_argument("--seed", type=nonneg, default=DEFAULT_SEED)
+    proto.add_argument("--warmup", type=nonneg, default=DEFAULT_WARMUP, help=f"default {DEFAULT_WARMUP}")
+    proto.add_argument("--steps", type=pos, default=DEFAULT_STEPS, help=f"measured steps, default {DEFAULT_STEPS}")
+    proto.add_argument("--timeout", type=_positive_float, default=DEFAULT_TIMEOUT_S,
+                       help=f"seconds for the whole worker process, default {DEFAULT_TIMEOUT_S:g}")
+    proto.add_argument("--compile-cache-dir", help="TORCHINDUCTOR_CACHE_DIR for torch compile "
+                       "(default .cache/torchinductor/<grid-name or adhoc>)")
+    out = run.add_argument_group("output")
+    out.add_argument("--out", required=True, help="path of the JSON run record")
+    out.add_argument("--keep-going", action="store_true",
+                     help="exit 0 also for failed/oom/timeout runs (the record holds the status)")
+    out.add_argument("--grid-name")
+    out.add_argument("--grid-version")
+    out.add_argument("--grid-hash")
+    out.add_argument("--repetition", type=nonneg, default=0)
+    run.set_defaults(func=handle_run, _parser=run)
+
+    sysid = subparsers.add_parser("system-id", help="print this host's system id (hash of its hardware)")
+    sysid.set_defaults(func=handle_system_id)
+
+
+def build_cell(args: argparse.Namespace) -> Cell:
+    """The cell from parsed options, defaults filled per model; CellError on a bad value."""
+    size = args.size or DEFAULT_SIZE[args.model]
+    seq_len = C.DEFAULT_SEQ_LEN[args.model] if args.seq_len is None else args.seq_len
+    if args.model == "cnn" and seq_len != 0:
+        raise CellError("seq_len", seq_len, "0 for model cnn (images have no sequence)")
+    batch = C.DEFAULT_BATCH_SIZE[args.model] if args.batch_size is None else args.batch_size
+    return Cell(framework=args.framework, mode=args.mode, model=args.model, size=size, phase=args.phase,
+                batch_size=batch, seq_len=seq_len, device=args.device, threads=args.threads, dtype=args.dtype)
+
+
+def _grid(args: argparse.Namespace, parser: argparse.ArgumentParser) -> Any:
+    from fwbench.harness.record import Grid
+
+    given = [args.grid_name, args.grid_version, args.grid_hash]
+    if not any(v is not None for v in given):
+        return None
+    if not all(v for v in given):
+        parser.error("argument --grid-name/--grid-version/--grid-hash: give all three (a grid run) or none "
+                     "(an ad-hoc run)")
+    version: str | int = int(args.grid_version) if args.grid_version.isdigit() else args.grid_version
+    return Grid(name=args.grid_name, version=version, hash=args.grid_hash)
+
+
+def handle_run(args: argparse.Namespace) -> int:
+    parser: argparse.ArgumentParser = args._parser
+    try:
+        cell = build_cell(args)
+    except CellError as exc:
+        option = _OPTION.get(exc.field, f"--{exc.field.replace('_', '-')}")
+        context = f" for --framework {args.framework}" if exc.field == "mode" else ""
+        context = f" for --model {args.model}" if exc.field == "size" else context
+        parser.error(f"argument {option}: invalid value {exc.value!r}{context}; allowed: {exc.allowed}")
+    grid = _grid(args, parser)
+    if os.path.isdir(args.out):
+        parser.error(f"argument --out: {args.out!r} is a directory; allowed: a file path for the JSON record")
+
+    from fwbench.harness.record import RunContext
+    from fwbench.harness.runner import cache_dir_state, default_compile_cache_dir, run_cell
+
+    cache_dir = None
+    if cell.framework == "torch" and cell.mode == "compile":
+        cache_dir = os.path.abspath(args.compile_cache_dir or default_compile_cache_dir(grid.name if grid else None))
+    ctx = RunContext(cell=cell, seed=args.seed, warmup=args.warmup, steps=args.steps, timeout_s=args.timeout,
+                     grid=grid, repetition=args.repetition, compile_cache_dir=cache_dir,
+                     compile_cache_state=cache_dir_state(cache_dir) if cache_dir else "none")
+    record = run_cell(ctx, args.out)
+    _summary(record, args.out)
+    if record["status"] in ("ok", "skipped") or args.keep_going:
+        return 0
+    return 1
+
+
+def _summary(record: dict[str, Any], out: str) -> None:
+    status, cell = record["status"], record["cell"]
+    name = f"{cell['framework']}/{cell['mode']} {cell['model']}-{cell['size']} {cell['phase']} ({record['cell_id']})"
+    if status == "ok":
+        steps = sorted(record["steps"]["measured_ms"])
+        median = steps[len(steps) // 2] if len(steps) % 2 else sum(steps[len(steps) // 2 - 1:][:2]) / 2
+        line = f"ok {name}: median step {median:.2f} ms, {record['throughput']:.1f} samples/s"
+    else:
+        first_line = (record["error"] or "").strip().splitlines()[-1:] or [""]
+        line = f"{status} {name}: {first_line[0]}"
+    print(f"{line} -> {out}")
+
+
+def handle_system_id(args: argparse.Namespace) -> int:
+    from fwbench.harness.fingerprint import system_id
+
+    print(system_id())
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(1)

@@ -1,0 +1,38 @@
+"""Process environment of a worker, fixed before Python (and numpy's BLAS) starts in it.
+
+OpenMP, MKL, OpenBLAS and TensorFlow read their thread counts when their libraries load, so the
+parent puts these variables in the worker's environment at spawn; the worker applies them again
+before any framework import for direct invocations. Inter-op threads equal intra-op threads:
+the frameworks' own default ties both to the core count, so a cell's `threads` = N means
+"this process uses N cores" in both frameworks.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+THREAD_VARIABLES: tuple[str, ...] = (
+    "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS",
+    "VECLIB_MAXIMUM_THREADS", "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS",
+)
+
+
+def worker_env(threads: int, seed: int, device: str, compile_cache_dir: str | None) -> dict[str, str]:
+    """Variables to set in the worker for one cell (merged over the parent's environment)."""
+    env = {name: str(threads) for name in THREAD_VARIABLES}
+    env.update({
+        "PYTHONHASHSEED": str(seed),
+        "KERAS_BACKEND": "tensorflow",
+        "TF_CPP_MIN_LOG_LEVEL": "2",  # keep TF's C++ info/warning chatter out of the run log
+        "PYTHONUNBUFFERED": "1",
+    })
+    if device == "cpu":
+        env["CUDA_VISIBLE_DEVICES"] = ""  # a CPU cell never touches a GPU, even on a GPU host
+    if compile_cache_dir:
+        env["TORCHINDUCTOR_CACHE_DIR"] = compile_cache_dir
+    return env
+
+
+def apply_env(env: Mapping[str, str]) -> None:
+    os.environ.update(env)

@@ -1,0 +1,138 @@
+"""Run one cell in a fresh worker process, enforce the timeout, and always write the record.
+
+The worker runs in its own session (process group), so a timeout kills it together with any
+helper processes it started (torch.compile's compile workers). Whatever happens to the worker
+-- ok, exception, hang, signal, OOM kill -- the parent turns what it learned into a record and
+writes it atomically with fwbench.records.write_record.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any, TextIO
+
+from fwbench.harness.environment import worker_env
+from fwbench.harness.fingerprint import nvidia_driver_present, system_fingerprint
+from fwbench.harness.record import RunContext, build_record
+from fwbench.harness.worker import WorkerResult, WorkerSpec, read_result
+from fwbench.paths import REPO_ROOT
+from fwbench.records import write_record
+
+LOG_TAIL_CHARS = 2000
+CACHE_ROOT = REPO_ROOT / ".cache" / "torchinductor"
+
+
+def default_compile_cache_dir(grid_name: str | None) -> Path:
+    """Per-grid inductor cache, so runs of one grid share warm/cold conditions."""
+    return CACHE_ROOT / (grid_name or "adhoc")
+
+
+def cache_dir_state(path: str | os.PathLike[str]) -> str:
+    """'warm' if the directory holds any file, else 'cold' (refined by the worker's counters)."""
+    directory = Path(path)
+    return "warm" if directory.is_dir() and any(p.is_file() for p in directory.rglob("*")) else "cold"
+
+
+def _skip_without_worker(ctx: RunContext) -> WorkerResult | None:
+    """A cuda cell on a host without an NVIDIA driver is skipped at once, without a worker."""
+    if ctx.cell.device == "cuda" and not nvidia_driver_present():
+        return WorkerResult(status="skipped", final=True, phase="start", error=(
+            "no CUDA device: no NVIDIA driver on this host (/proc/driver/nvidia/version absent, "
+            "nvidia-smi not on PATH)"))
+    return None
+
+
+def _kill_group(pid: int) -> None:
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _tail(text: str) -> str:
+    text = text.strip()
+    return text if len(text) <= LOG_TAIL_CHARS else "..." + text[-LOG_TAIL_CHARS:]
+
+
+def _signal_name(returncode: int) -> str:
+    try:
+        return signal.Signals(-returncode).name
+    except ValueError:
+        return f"signal {-returncode}"
+
+
+def run_worker(ctx: RunContext, log: TextIO | None = sys.stderr) -> WorkerResult:
+    """Spawn the worker for ctx, wait at most ctx.timeout_s, and return what it reported."""
+    spec = WorkerSpec(cell=ctx.cell.to_dict(), seed=ctx.seed, warmup=ctx.warmup, steps=ctx.steps,
+                      compile_cache_dir=ctx.compile_cache_dir)
+    env = {**os.environ, **worker_env(ctx.cell.threads, ctx.seed, ctx.cell.device, ctx.compile_cache_dir)}
+    with tempfile.TemporaryDirectory(prefix="fwbench-run-") as tmp:
+        spec_path, result_path, log_path = (os.path.join(tmp, n) for n in ("spec.json", "result.json", "worker.log"))
+        with open(spec_path, "w", encoding="utf-8") as fh:
+            json.dump(asdict(spec), fh)
+        with open(log_path, "w+", encoding="utf-8") as log_fh:
+            proc = subprocess.Popen([sys.executable, "-m", "fwbench.harness.worker", spec_path, result_path],
+                                    env=env, stdin=subprocess.DEVNULL, stdout=log_fh, stderr=subprocess.STDOUT,
+                                    start_new_session=True)
+            timed_out = False
+            try:
+                proc.wait(timeout=ctx.timeout_s)
+            except subprocess.TimeoutExpired:
+                timed_out = True
+                _kill_group(proc.pid)
+                proc.wait()
+            _kill_group(proc.pid)  # strays of a finished worker (e.g. compile workers)
+            log_fh.seek(0)
+            worker_log = log_fh.read()
+        if log is not None and worker_log.strip():
+            log.write(worker_log if worker_log.endswith("\n") else worker_log + "\n")
+        result = read_result(result_path) or WorkerResult(phase="start")
+    return _classify(result, proc.returncode, timed_out, ctx.timeout_s, worker_log)
+
+
+def _classify(result: WorkerResult, returncode: int, timed_out: bool, timeout_s: float, log: str) -> WorkerResult:
+    """Status of a run from the worker's last report, its exit code and whether it timed out."""
+    if timed_out:
+        result.status = "timeout"
+        result.error = f"timed out after {timeout_s:g} s during phase '{result.phase}' (worker process group killed)"
+    elif not result.final:
+        if returncode == -signal.SIGKILL:
+            result.status = "oom"
+            result.error = (f"worker killed by SIGKILL (not by the harness) during phase '{result.phase}': "
+                            f"most likely the kernel OOM killer. Log tail:\n{_tail(log)}")
+        else:
+            how = f"killed by {_signal_name(returncode)}" if returncode < 0 else f"exited with status {returncode}"
+            result.status = "failed"
+            result.error = f"worker {how} during phase '{result.phase}' without reporting. Log tail:\n{_tail(log)}"
+    # A worker that reported its final result and then crashed on exit keeps its status: the
+    # measurements were complete (the worker leaves with os._exit, so this is rare).
+    result.final = True
+    return result
+
+
+def run_cell(ctx: RunContext, out: str | os.PathLike[str], log: TextIO | None = sys.stderr) -> dict[str, Any]:
+    """Measure ctx.cell in a fresh process and write its record to `out`; returns the record."""
+    result = _skip_without_worker(ctx) or run_worker(ctx, log=log)
+    if result.flops_per_sample is None and result.status == "skipped":
+        result.flops_per_sample = _analytic_flops(ctx)
+    record = build_record(ctx, result, system_fingerprint())
+    write_record(out, record)
+    return record
+
+
+def _analytic_flops(ctx: RunContext) -> float | None:
+    """FLOPs need no framework, so even a skipped record carries them when the family exists."""
+    try:
+        from fwbench.models import get_family
+
+        family = get_family(ctx.cell.model)
+        return float(family.flops_per_sample(family.config(ctx.cell.size, ctx.cell.seq_len), ctx.cell.seq_len))
+    except Exception:  # noqa: BLE001 -- a missing family only leaves the field null
+        return None

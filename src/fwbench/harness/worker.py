@@ -1,0 +1,191 @@
+"""The worker process: measures one cell and reports back in a JSON result file.
+
+Run as `python -m fwbench.harness.worker SPEC.json RESULT.json` by runner.run_cell, in a fresh
+process whose environment already fixes the thread counts (environment.worker_env). Order:
+environment and seeds -> timed framework import -> RSS baseline -> threads/device setup ->
+build (model, optimizer, inputs on the device) -> first step (trace/compile) -> warmup steps ->
+measured steps. The result file is rewritten (atomically) after every phase, outside the timed
+regions, so a parent that has to kill a hung worker still knows how far it got. Any exception
+becomes status failed (oom for out-of-memory errors) with its traceback as the error text.
+
+Test-only fault injection: FWBENCH_TEST_FAULT=<kind>[@<phase>], kind in hang|raise|abort|oom,
+phase in start|import|build|first_step (default start) -- used by tests of the timeout, crash
+and OOM paths; never set by the CLI or the workflow.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import os
+import random
+import sys
+import time
+import traceback
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from fwbench.harness.environment import apply_env, worker_env
+
+FAULT_ENV = "FWBENCH_TEST_FAULT"
+ERROR_CHARS = 4000
+
+
+@dataclass
+class WorkerSpec:
+    cell: dict[str, Any]
+    seed: int
+    warmup: int
+    steps: int
+    compile_cache_dir: str | None = None
+
+
+@dataclass
+class WorkerResult:
+    """What the worker measured so far; `final` is True once it stopped on its own."""
+
+    status: str = "failed"
+    error: str | None = None
+    phase: str = "start"
+    final: bool = False
+    timings: dict[str, float | None] = field(default_factory=lambda: dict.fromkeys(
+        ("import_s", "build_s", "first_step_s", "warmup_s", "measured_s")))
+    steps: dict[str, list[float]] = field(default_factory=lambda: {"warmup_ms": [], "measured_ms": []})
+    memory: dict[str, Any] = field(default_factory=dict)
+    device_peak_mb: float | None = None
+    params: int | None = None
+    flops_per_sample: float | None = None
+    compile_cache_state: str | None = None
+
+
+def write_result(path: str, result: WorkerResult) -> None:
+    tmp = f"{path}.tmp"
+    with open(tmp, "w", encoding="utf-8") as fh:
+        json.dump(asdict(result), fh)
+    os.replace(tmp, path)
+
+
+def read_result(path: str) -> WorkerResult | None:
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return WorkerResult(**json.load(fh))
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+def _fault(phase: str) -> None:
+    spec = os.environ.get(FAULT_ENV, "")
+    if not spec:
+        return
+    kind, _, where = spec.partition("@")
+    if (where or "start") != phase:
+        return
+    if kind == "hang":
+        time.sleep(10**6)
+    elif kind == "raise":
+        raise RuntimeError(f"injected test fault at {phase}")
+    elif kind == "abort":
+        sys.stderr.write(f"injected abort at {phase}\n")
+        sys.stderr.flush()
+        os.abort()
+    elif kind == "oom":
+        raise MemoryError(f"injected out-of-memory at {phase}")
+
+
+def _error_text(exc: BaseException) -> str:
+    text = "".join(traceback.format_exception(exc)).strip()
+    return text if len(text) <= ERROR_CHARS else "...\n" + text[-ERROR_CHARS:]
+
+
+def measure(spec: WorkerSpec, result_path: str) -> WorkerResult:
+    """Run the phases of one cell, checkpointing `result` to result_path after each."""
+    cell = spec.cell
+    threads, device, seed = int(cell["threads"]), cell["device"], spec.seed
+    apply_env(worker_env(threads, seed, device, spec.compile_cache_dir))
+    random.seed(seed)
+
+    import numpy as np
+
+    from fwbench.harness.backends import get_backend
+    from fwbench.harness.memory import PeakRss
+    from fwbench.harness.timing import phase_clock, time_steps
+    from fwbench.models import get_family
+
+    np.random.seed(seed)
+    result = WorkerResult()
+    timings = result.timings
+    memory = PeakRss()
+    backend = get_backend(cell["framework"])
+
+    def checkpoint(phase: str) -> None:
+        result.phase = phase
+        write_result(result_path, result)
+
+    try:
+        family = get_family(cell["model"])
+        config = family.config(cell["size"], cell["seq_len"])
+        result.flops_per_sample = float(family.flops_per_sample(config, cell["seq_len"]))
+        _fault("start")
+        checkpoint("import")
+        with phase_clock(timings, "import_s"):
+            backend.import_framework()
+        memory.start()
+        result.memory = {"method": memory.method, "rss_after_import_mb": memory.baseline_mb}
+        backend.configure(threads, seed, device)
+        _fault("import")
+        reason = backend.unavailable_reason(device)
+        if reason:
+            result.status, result.error = "skipped", reason
+            return result
+        checkpoint("build")
+        with backend.device_scope(device):
+            with phase_clock(timings, "build_s"):
+                batch_np = family.make_batch(config, cell["batch_size"], cell["seq_len"], seed)
+                workload = backend.build(family, config, batch_np, cell["mode"], cell["phase"], device, seed)
+            result.params = workload.params
+            backend.reset_device_peak()
+            _fault("build")
+            checkpoint("first_step")
+            gc.collect()
+            first: list[float] = []
+            time_steps(workload.step, backend.sync, 1, first)
+            timings["first_step_s"] = first[0] / 1000.0
+            result.compile_cache_state = backend.compile_cache_state()
+            _fault("first_step")
+            checkpoint("warmup")
+            timings["warmup_s"] = time_steps(workload.step, backend.sync, spec.warmup, result.steps["warmup_ms"])
+            checkpoint("measured")
+            gc.collect()
+            timings["measured_s"] = time_steps(workload.step, backend.sync, spec.steps, result.steps["measured_ms"])
+        result.status = "ok"
+        result.phase = "done"
+    except BaseException as exc:  # noqa: BLE001 -- every failure becomes a record
+        result.status = "oom" if backend.is_oom(exc) else "failed"
+        result.error = _error_text(exc)
+    finally:
+        result.memory = asdict(memory.stop())
+        try:
+            result.device_peak_mb = backend.device_peak_mb()
+        except Exception:  # noqa: BLE001 -- a broken device must not hide the run's own error
+            result.device_peak_mb = None
+        result.final = True
+        write_result(result_path, result)
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 2:
+        sys.stderr.write("usage: python -m fwbench.harness.worker SPEC.json RESULT.json\n")
+        return 2
+    with open(args[0], encoding="utf-8") as fh:
+        spec = WorkerSpec(**json.load(fh))
+    measure(spec, args[1])
+    # Leave at once: framework teardown is not part of the run and can take seconds.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
