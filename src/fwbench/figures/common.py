@@ -1,0 +1,127 @@
+"""Shared chart vocabulary: the framework/mode palette, labels and the "no data" placeholder.
+
+Every figure returns a `Figure` so an empty input becomes a labelled placeholder chart (and a note the
+paper prints) rather than an exception or an empty SVG.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import altair as alt
+import polars as pl
+
+from fwbench import constants as C
+
+FRAMEWORK_LABELS: dict[str, str] = {"torch": "PyTorch", "tensorflow": "TensorFlow"}
+FRAMEWORK_COLORS: dict[str, str] = {"torch": "#d6604d", "tensorflow": "#4393c3"}
+#: One colour per framework/mode pair, shades of the framework colour, in a fixed order.
+MODE_COLORS: dict[str, str] = {
+    "torch/eager": "#b2182b",
+    "torch/compile": "#f4a582",
+    "tensorflow/eager": "#2166ac",
+    "tensorflow/function": "#67a9cf",
+    "tensorflow/xla": "#a6cee3",
+}
+VARIANTS: tuple[str, ...] = tuple(f"{fw}/{m}" for fw in C.FRAMEWORKS for m in C.MODES[fw])
+WIDTH = 160
+HEIGHT = 140
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A chart plus whether it shows data; `note` says why not (printed in the paper instead)."""
+
+    chart: alt.TopLevelMixin
+    has_data: bool = True
+    note: str = ""
+
+
+def placeholder(title: str, reason: str) -> Figure:
+    """A small chart that says there is nothing to show and why."""
+    frame = pl.DataFrame({"text": [f"No data: {reason}"]})
+    chart = (
+        alt.Chart(frame, title=title)
+        .mark_text(fontSize=13, color="#555555")
+        .encode(text="text:N")
+        .properties(width=420, height=60)
+    )
+    return Figure(chart=chart, has_data=False, note=reason)
+
+
+def missing_columns(frame: pl.DataFrame, columns: list[str]) -> list[str]:
+    return [c for c in columns if c not in frame.columns]
+
+
+def require(frame: pl.DataFrame, columns: list[str], table: str) -> str:
+    """Why `frame` cannot be plotted ('' when it can): absent table, missing columns or no rows."""
+    missing = missing_columns(frame, columns)
+    if missing and not frame.columns:
+        return f"table {table} is absent or empty"
+    if missing:
+        return f"table {table} lacks column(s) {', '.join(missing)}"
+    if frame.height == 0:
+        return f"table {table} has no rows"
+    return ""
+
+
+def with_variant(frame: pl.DataFrame) -> pl.DataFrame:
+    """Add 'variant' = framework/mode, the colour key shared by all figures."""
+    return frame.with_columns(variant=pl.concat_str([pl.col("framework"), pl.col("mode")], separator="/"))
+
+
+def variant_color(frame: pl.DataFrame, title: str = "framework / mode") -> alt.Color:
+    present = [v for v in VARIANTS if v in set(frame["variant"].to_list())]
+    return alt.Color(
+        "variant:N",
+        title=title,
+        scale=alt.Scale(domain=present, range=[MODE_COLORS[v] for v in present]),
+        legend=alt.Legend(orient="bottom", columns=5),
+    )
+
+
+def cell_label(frame: pl.DataFrame, fields: list[str], name: str = "cell") -> pl.DataFrame:
+    """Add a readable label joining the given cell fields, e.g. 'cnn tiny · train · b32'."""
+    parts = []
+    for f in fields:
+        if f not in frame.columns:
+            continue
+        if f == "batch_size":
+            parts.append(pl.lit("b") + pl.col(f).cast(pl.Utf8))
+        elif f == "threads":
+            parts.append(pl.col(f).cast(pl.Utf8) + pl.lit("t"))
+        elif f == "seq_len":
+            parts.append(pl.lit("L") + pl.col(f).cast(pl.Utf8))
+        else:
+            parts.append(pl.col(f).cast(pl.Utf8))
+    return frame.with_columns(pl.concat_str(parts, separator=" · ").alias(name))
+
+
+def varying(frame: pl.DataFrame, fields: list[str], within: list[str] | None = None) -> list[str]:
+    """The fields that take more than one value (within some group of `within`): worth a label."""
+    present = [f for f in fields if f in frame.columns]
+    if not present or frame.height == 0:
+        return []
+    if not within:
+        return [f for f in present if frame[f].n_unique() > 1]
+    counts = frame.group_by(within).agg([pl.col(f).n_unique() for f in present])
+    return [f for f in present if counts[f].max() > 1]
+
+
+POOLED = "pooled"  # fwbench.stats writes every statistic per system_id and once pooled over systems
+
+
+def main_scope(frame: pl.DataFrame) -> pl.DataFrame:
+    """Rows of the scope a figure shows: the only host when there is one, else the pooled rows."""
+    if "system_id" not in frame.columns or frame.height == 0:
+        return frame
+    hosts = [s for s in frame["system_id"].unique().to_list() if s != POOLED]
+    if len(hosts) == 1:
+        return frame.filter(pl.col("system_id") == hosts[0])
+    pooled = frame.filter(pl.col("system_id") == POOLED)
+    return pooled if pooled.height else frame
+
+
+def per_host(frame: pl.DataFrame) -> pl.DataFrame:
+    """Rows of single hosts (the pooled scope dropped)."""
+    return frame.filter(pl.col("system_id") != POOLED) if "system_id" in frame.columns else frame

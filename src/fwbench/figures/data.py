@@ -1,0 +1,51 @@
+"""The tables figures read, loaded once from results.duckdb into polars frames.
+
+A table the database does not (yet) hold loads as an empty frame, so each figure decides for itself
+whether it can be drawn and otherwise renders a "no data" placeholder naming the missing table.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+import polars as pl
+
+#: Tables and views read from the database (written by fwbench.dataset and fwbench.stats).
+TABLES: tuple[str, ...] = ("runs", "run_summary", "steps", "systems", "steady_state", "cell_stats",
+                           "comparisons", "claims", "outliers")
+
+
+def _empty() -> pl.DataFrame:
+    return pl.DataFrame()
+
+
+@dataclass(frozen=True)
+class FigureData:
+    """One frame per table; absent tables are empty frames (no columns)."""
+
+    runs: pl.DataFrame = field(default_factory=_empty)
+    run_summary: pl.DataFrame = field(default_factory=_empty)
+    steps: pl.DataFrame = field(default_factory=_empty)
+    systems: pl.DataFrame = field(default_factory=_empty)
+    steady_state: pl.DataFrame = field(default_factory=_empty)
+    cell_stats: pl.DataFrame = field(default_factory=_empty)
+    comparisons: pl.DataFrame = field(default_factory=_empty)
+    claims: pl.DataFrame = field(default_factory=_empty)
+    outliers: pl.DataFrame = field(default_factory=_empty)
+
+    @classmethod
+    def from_db(cls, db: str | Path) -> "FigureData":
+        """Read every table in TABLES that exists in the database (fwbench.dataset.load, read-only)."""
+        from fwbench import dataset
+
+        path = Path(db)
+        if not path.exists():
+            raise FileNotFoundError(f"{path}: no results database; run `fwbench ingest` and `fwbench analyze` first")
+        available = set(dataset.load(path))  # names only: frames are lazy
+        frames = dataset.load(path, tables=[t for t in TABLES if t in available])
+        return cls(**{name: frame.collect() for name, frame in frames.items()})
+
+    def summary(self) -> dict[str, int]:
+        """Rows per table, for logs."""
+        return {f.name: getattr(self, f.name).height for f in fields(self)}

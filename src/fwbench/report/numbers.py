@@ -1,0 +1,170 @@
+"""Every number the paper's text prints, computed from the database tables (numbers.json).
+
+Values are pre-formatted strings (fwbench.report.fmt) plus a few raw values, so Typst only places
+them; sentences whose wording depends on the data (who is faster, how many claims hold) are built
+here too, never typed in the Typst source.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import polars as pl
+
+from fwbench import constants as C
+from fwbench.figures import common as F
+from fwbench.figures.data import FigureData
+from fwbench.report import fmt
+from fwbench.report.tables import claims_main, speed_comparisons
+
+FAILED = ("failed", "oom", "timeout")
+
+
+def _values(frame: pl.DataFrame, column: str) -> list[Any]:
+    if column not in frame.columns:
+        return []
+    return sorted(v for v in frame[column].unique().to_list() if v is not None)
+
+
+def _join(values: list[Any]) -> str:
+    return ", ".join(str(v) for v in values) if values else "–"
+
+
+def dataset_numbers(data: FigureData) -> dict[str, Any]:
+    runs = data.runs
+    if runs.height == 0:
+        return {"n_runs": "0", "n_ok": "0", "n_failed": "0", "n_skipped": "0", "n_cells": "0", "n_systems": "0",
+                "n_excluded": "0", "runs_per_cell": "–", "grids": "–", "models": "–", "phases": "–",
+                "threads": "–", "batch_sizes": "–", "warmup_steps": "–", "measured_steps": "–",
+                "first_run": "–", "last_run": "–", "variants": "–", "torch_versions": "–",
+                "tensorflow_versions": "–"}
+    status = runs["status"].to_list()
+    per_cell = runs.group_by(["system_id", "cell_id"]).len()["len"]
+    steady = data.steady_state
+    excluded = (steady.filter((pl.col("status") == "ok") & ~pl.col("ok").fill_null(False)).height
+                if {"ok", "status"} <= set(steady.columns) else 0)
+    variants = F.with_variant(runs)["variant"].unique().to_list()
+    started = runs["started_at"].drop_nulls() if "started_at" in runs.columns else pl.Series([])
+    return {
+        "n_runs": f"{runs.height:,}", "n_ok": f"{status.count('ok'):,}",
+        "n_failed": f"{sum(status.count(s) for s in FAILED):,}", "n_skipped": f"{status.count('skipped'):,}",
+        "n_cells": f"{runs['cell_id'].n_unique():,}", "n_systems": f"{runs['system_id'].n_unique():,}",
+        "n_excluded": f"{excluded:,}",
+        "runs_per_cell": (f"{per_cell.min()}" if per_cell.min() == per_cell.max()
+                          else f"{per_cell.min()}–{per_cell.max()}"),
+        "grids": _join(_values(runs, "grid_name")), "models": _join([m for m in C.MODELS if m in _values(runs, "model")]),
+        "phases": _join([p for p in C.PHASES if p in _values(runs, "phase")]),
+        "threads": _join(_values(runs, "threads")), "batch_sizes": _join(_values(runs, "batch_size")),
+        "warmup_steps": _join(_values(runs, "warmup_steps")), "measured_steps": _join(_values(runs, "measured_steps")),
+        "first_run": str(started.min())[:16] if len(started) else "–",
+        "last_run": str(started.max())[:16] if len(started) else "–",
+        "variants": _join([v for v in F.VARIANTS if v in variants]),
+        "torch_versions": _join(_values(runs, "torch_version")),
+        "tensorflow_versions": _join(_values(runs, "tensorflow_version")),
+    }
+
+
+def protocol_numbers(data: FigureData) -> dict[str, Any]:
+    """The statistical protocol's parameters, read from fwbench.stats (and the margin from the data)."""
+    from fwbench.stats import bootstrap, comparisons, outliers, steady_state
+
+    margin = _values(data.comparisons, "equivalence_margin") or [comparisons.EQUIVALENCE_MARGIN]
+    return {
+        "confidence": fmt.pct(bootstrap.CONFIDENCE), "n_resamples": f"{bootstrap.N_RESAMPLES:,}",
+        "bca_min_n": str(bootstrap.BCA_MIN_N), "seed": str(bootstrap.SEED),
+        "alpha": f"{comparisons.ALPHA:g}", "min_runs": str(comparisons.MIN_RUNS),
+        "equivalence_margin": _join([fmt.pct(m) for m in margin]),
+        "penalty_beta": f"{steady_state.PENALTY_BETA:g}", "min_segment": str(steady_state.MIN_SEGMENT),
+        "level_tol": fmt.pct(steady_state.LEVEL_TOL), "min_steady": str(steady_state.MIN_STEADY),
+        "drift_tol": fmt.pct(steady_state.DRIFT_TOL), "fence_k": f"{outliers.FENCE_K:g}",
+    }
+
+
+def speed_numbers(data: FigureData) -> dict[str, Any]:
+    """Counts and range of the torch/tensorflow speed ratios, and a sentence summarising them."""
+    comps = speed_comparisons(data.comparisons)
+    if comps.height == 0:
+        return {"n_speed": "0", "speed_min": "–", "speed_max": "–", "n_torch_faster": "0", "n_tf_faster": "0",
+                "n_equivalent": "0", "n_inconclusive": "0", "eager_geomean": "–",
+                "speed_sentence": "No torch/TensorFlow step-time comparison with a confidence interval is in "
+                                  "the dataset."}
+    counts = {v: comps.filter(pl.col("verdict") == v).height for v in
+              ("PyTorch faster", "TensorFlow faster", "equivalent (TOST)", "inconclusive")}
+    lo, hi = comps["speed"].min(), comps["speed"].max()
+    best, worst = comps.sort("speed").row(-1, named=True), comps.sort("speed").row(0, named=True)
+    sentence = (f"Over {comps.height} torch/TensorFlow mode pairs on matching cells, the speed ratio "
+                f"PyTorch/TensorFlow ranged from {fmt.num(lo)} ({_pair(worst)}) to {fmt.num(hi)} ({_pair(best)}); "
+                f"PyTorch was significantly faster in {counts['PyTorch faster']}, TensorFlow in "
+                f"{counts['TensorFlow faster']}, {counts['equivalent (TOST)']} were equivalent within the margin "
+                f"and {counts['inconclusive']} inconclusive.")
+    return {"n_speed": str(comps.height), "speed_min": fmt.num(lo), "speed_max": fmt.num(hi),
+            "n_torch_faster": str(counts["PyTorch faster"]), "n_tf_faster": str(counts["TensorFlow faster"]),
+            "n_equivalent": str(counts["equivalent (TOST)"]), "n_inconclusive": str(counts["inconclusive"]),
+            "speed_sentence": sentence}
+
+
+def _pair(row: dict[str, Any]) -> str:
+    return f"{row['model']} {row['size']} {row['phase']}, torch {row['mode_a']} vs tf {row['mode_b']}"
+
+
+def fastest_numbers(data: FigureData) -> dict[str, Any]:
+    """Per model and phase: the fastest framework/mode by median throughput (main scope)."""
+    stats = F.main_scope(data.cell_stats)
+    if stats.height == 0 or "throughput_sps_median" not in stats.columns:
+        return {"fastest": [], "fastest_sentence": "No cell has a steady-state throughput."}
+    stats = F.with_variant(stats.filter(pl.col("throughput_sps_median").is_not_null()))
+    out, parts = [], []
+    for (model, phase), group in stats.group_by(["model", "phase"], maintain_order=True):
+        top = group.sort("throughput_sps_median", descending=True).row(0, named=True)
+        item = {"model": model, "phase": phase, "size": top["size"], "variant": top["variant"],
+                "threads": top.get("threads"), "throughput": fmt.ci(top["throughput_sps_median"],
+                                                                   top["throughput_sps_low"], top["throughput_sps_high"])}
+        out.append(item)
+        parts.append(f"{model} {phase}: {top['variant']} ({item['throughput']} samples/s, {top['size']})")
+    order = {(m, p): i for i, (m, p) in enumerate((m, p) for m in C.MODELS for p in C.PHASES)}
+    out.sort(key=lambda r: order.get((r["model"], r["phase"]), 99))
+    return {"fastest": out, "fastest_sentence": "Highest median throughput per model and phase: "
+                                                + "; ".join(parts) + "." if parts else ""}
+
+
+def cost_numbers(data: FigureData) -> dict[str, Any]:
+    """Ranges of cell medians of first-step cost and memory per framework/mode."""
+    stats = F.main_scope(data.cell_stats)
+    rows = []
+    if stats.height and {"first_step_s_median", "peak_rss_above_import_mb_median"} <= set(stats.columns):
+        stats = F.with_variant(stats)
+        for variant in [v for v in F.VARIANTS if v in set(stats["variant"].to_list())]:
+            sub = stats.filter(pl.col("variant") == variant)
+            fs, mem = sub["first_step_s_median"].drop_nulls(), sub["peak_rss_above_import_mb_median"].drop_nulls()
+            rows.append({"variant": variant,
+                         "first_step": f"{fmt.num(fs.min())}–{fmt.num(fs.max())}" if len(fs) else "–",
+                         "memory": f"{fmt.num(mem.min())}–{fmt.num(mem.max())}" if len(mem) else "–"})
+    return {"costs": rows}
+
+
+def claim_numbers(data: FigureData) -> dict[str, Any]:
+    claims = claims_main(data.claims)
+    if claims.height == 0:
+        return {"n_claims": "0", "claims_sentence": "No claim was evaluated (the claims table is absent)."}
+    counts = {v: claims.filter(pl.col("verdict") == v).height for v in
+              ("supported", "contradicted", "no significant difference", "not testable here")}
+    return {"n_claims": str(claims.height), **{f"n_{k.replace(' ', '_')}": str(n) for k, n in counts.items()},
+            "claims_sentence": (f"Of {claims.height} claims from the source articles, {counts['supported']} "
+                                f"{'is' if counts['supported'] == 1 else 'are'} supported by these data, "
+                                f"{counts['contradicted']} contradicted, {counts['no significant difference']} "
+                                f"show no significant difference and {counts['not testable here']} cannot be "
+                                f"tested here.")}
+
+
+def compute_numbers(data: FigureData) -> dict[str, Any]:
+    """All numbers of the paper in one JSON-ready dict."""
+    return {"dataset": dataset_numbers(data), "protocol": protocol_numbers(data), "speed": speed_numbers(data),
+            **fastest_numbers(data), **cost_numbers(data), "claims": claim_numbers(data),
+            "scope": _scope_note(data)}
+
+
+def _scope_note(data: FigureData) -> str:
+    hosts = [s for s in _values(data.cell_stats, "system_id") if s != F.POOLED]
+    if len(hosts) <= 1:
+        return f"all statistics are for the single host {hosts[0]}" if hosts else "no host"
+    return f"statistics pool {len(hosts)} hosts (host is a factor; per-host results in the HTML report)"

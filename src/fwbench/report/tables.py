@@ -1,0 +1,136 @@
+"""The paper's generated tables (tables.json): systems, grid, results, exclusions, claims verdicts.
+
+A table is {"columns": [...], "rows": [[str, ...], ...], "note": str}; the Typst source renders any
+such table with one function, so adding a column here needs no Typst change.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import polars as pl
+
+from fwbench import constants as C
+from fwbench.figures import common as F
+from fwbench.figures.data import FigureData
+from fwbench.figures.forest import speed_ratios
+from fwbench.report import fmt
+
+
+def _table(columns: list[str], rows: list[list[Any]], note: str = "") -> dict[str, Any]:
+    return {"columns": columns, "rows": [[("–" if v is None else str(v)) for v in r] for r in rows], "note": note}
+
+
+def speed_comparisons(comparisons: pl.DataFrame) -> pl.DataFrame:
+    return speed_ratios(comparisons)
+
+
+def claims_main(claims: pl.DataFrame) -> pl.DataFrame:
+    """The claims rows of the main scope (the single host, or pooled), in claim order."""
+    if F.require(claims, ["claim_id", "verdict"], "claims"):
+        return pl.DataFrame()
+    return F.main_scope(claims).sort("claim_id")
+
+
+def systems_table(data: FigureData) -> dict[str, Any]:
+    sysf = data.systems
+    if F.require(sysf, ["system_id", "host_processor_model_name"], "systems"):
+        return _table(["system"], [], "no systems table")
+    rows = []
+    for s in sysf.sort("system_id").iter_rows(named=True):
+        packages = json.loads(s["packages"]) if isinstance(s.get("packages"), str) else (s.get("packages") or {})
+        software = ", ".join(f"{k} {packages[k]}" for k in sorted(packages) if packages[k])
+        accel = s.get("accelerator_model_name") or "none"
+        if s.get("accelerator_count"):
+            accel = f"{s['accelerator_count']}x {accel} (driver {s.get('accelerator_driver_version') or '?'}, " \
+                    f"CUDA {s.get('cuda_version') or '?'})"
+        rows.append([s["system_id"], s["host_processor_model_name"], s.get("host_processor_core_count"),
+                     fmt.num(s.get("host_memory_capacity_gb")), accel, s.get("operating_system"),
+                     s.get("python_version"), software, s.get("n_runs")])
+    return _table(["system_id", "CPU", "cores", "memory (GB)", "accelerator", "OS", "Python", "packages", "runs"],
+                  rows)
+
+
+def grid_table(data: FigureData) -> dict[str, Any]:
+    runs = data.runs
+    if F.require(runs, ["model", "size", "phase", "framework", "mode", "status"], "runs"):
+        return _table(["model"], [], "no runs")
+    runs = F.with_variant(runs)
+    rows = []
+    for model in [m for m in C.MODELS if m in set(runs["model"].to_list())]:
+        for size in [s for s in C.SIZES[model] if s in set(runs.filter(pl.col("model") == model)["size"].to_list())]:
+            for phase in C.PHASES:
+                sub = runs.filter((pl.col("model") == model) & (pl.col("size") == size) & (pl.col("phase") == phase))
+                if sub.height == 0:
+                    continue
+                variants = [v for v in F.VARIANTS if v in set(sub["variant"].to_list())]
+                rows.append([model, size, phase, _vals(sub, "batch_size"), _vals(sub, "seq_len"),
+                             _vals(sub, "threads"), _vals(sub, "device"), ", ".join(variants),
+                             sub["cell_id"].n_unique(), f"{sub.filter(pl.col('status') == 'ok').height}/{sub.height}"])
+    return _table(["model", "size", "phase", "batch", "seq. len", "threads", "device", "framework/modes", "cells",
+                   "ok/runs"], rows)
+
+
+def _vals(frame: pl.DataFrame, column: str) -> str:
+    return ", ".join(str(v) for v in sorted(frame[column].drop_nulls().unique().to_list()))
+
+
+def results_table(data: FigureData) -> dict[str, Any]:
+    stats = F.main_scope(data.cell_stats)
+    need = ["model", "size", "phase", "framework", "mode", "throughput_sps_median", "n_runs", "n_ok"]
+    if F.require(stats, need, "cell_stats"):
+        return _table(["cell"], [], "no cell statistics")
+    stats = F.with_variant(stats)
+    extra = F.varying(stats, ["device", "threads", "batch_size", "seq_len"], within=["model", "size", "phase"])
+    order = {v: i for i, v in enumerate(F.VARIANTS)}
+    stats = stats.with_columns(
+        _m=pl.col("model").replace_strict({m: i for i, m in enumerate(C.MODELS)}, default=99),
+        _p=pl.col("phase").replace_strict({p: i for i, p in enumerate(C.PHASES)}, default=99),
+        _v=pl.col("variant").replace_strict(order, default=99))
+    rows = []
+    for r in stats.sort(["_m", "size", "_p", *extra, "_v"]).iter_rows(named=True):
+        rows.append([r["model"], r["size"], r["phase"], *[r[c] for c in extra], r["variant"],
+                     fmt.ci(r["throughput_sps_median"], r.get("throughput_sps_low"), r.get("throughput_sps_high")),
+                     fmt.num(r.get("first_step_s_median")), fmt.num(r.get("peak_rss_above_import_mb_median")),
+                     f"{r['n_ok']}/{r['n_runs']}", r.get("n_excluded", 0)])
+    return _table(["model", "size", "phase", *extra, "framework/mode", "samples/s median [95% CI]",
+                   "first step (s)", "peak RSS above import (MB)", "ok/runs", "excluded"], rows)
+
+
+def exclusions_table(data: FigureData) -> dict[str, Any]:
+    """Every run left out of step-time statistics, grouped by reason (failures and no steady state)."""
+    steady = data.steady_state
+    if F.require(steady, ["run_id", "ok", "reason"], "steady_state") or F.require(data.runs, ["run_id"], "runs"):
+        return _table(["reason", "runs"], [], "no steady-state table")
+    cells = F.with_variant(data.runs).select(["run_id", "model", "size", "phase", "variant"])
+    bad = steady.filter(~pl.col("ok").fill_null(False)).join(cells, on="run_id", how="left")
+    if bad.height == 0:
+        return _table(["reason", "runs", "cells"], [], "every run finished and reached a steady state")
+    grouped = (bad.with_columns(cell=pl.concat_str([pl.col("model"), pl.col("size"), pl.col("phase"), pl.col("variant")],
+                                                   separator=" "))
+               .group_by("reason").agg(n=pl.len(), cells=pl.col("cell").unique().sort()).sort("n", descending=True))
+    rows = [[r["reason"], r["n"], _shorten(", ".join(r["cells"]))] for r in grouped.iter_rows(named=True)]
+    return _table(["reason", "runs", "cells"], rows)
+
+
+def _shorten(text: str, limit: int = 160) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def claims_table(data: FigureData) -> dict[str, Any]:
+    claims = claims_main(data.claims)
+    if claims.height == 0:
+        return _table(["claim"], [], "no claims table; run `fwbench analyze`")
+    rows = []
+    for r in claims.iter_rows(named=True):
+        cells = f"{r['n_cells']} cells, {r['n_runs']} runs" if r.get("n_cells") else "none"
+        effect = fmt.ci(r.get("effect"), r.get("effect_low"), r.get("effect_high"))
+        rows.append([r["claim_id"], r["claim"], r.get("ratio_definition") or r.get("metric"),
+                     cells, effect, r.get("threshold"), r["verdict"], r.get("reason") or ""])
+    return _table(["id", "claim", "ratio", "cells", "effect [95% CI]", "threshold", "verdict", "reason"], rows)
+
+
+def compute_tables(data: FigureData) -> dict[str, dict[str, Any]]:
+    return {"systems": systems_table(data), "grid": grid_table(data), "results": results_table(data),
+            "exclusions": exclusions_table(data), "claims": claims_table(data)}
