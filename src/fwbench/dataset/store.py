@@ -1,0 +1,134 @@
+"""The DuckDB file and its Parquet mirror: opening, creating tables and views, writing tables.
+
+Other stages (stats) add their tables through `write_table`, so every table of the dataset has
+a Parquet copy next to the others and appears in datapackage.json.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from fwbench import paths
+from fwbench.dataset.tables import TABLES, TABLES_BY_NAME
+
+VIEWS_SQL = "views.sql"
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def default_db() -> Path:
+    return paths.DATA_DIR / "results.duckdb"
+
+
+def default_raw() -> Path:
+    return paths.RAW_DIR
+
+
+def views_path() -> Path:
+    return paths.ANALYSIS_DIR / VIEWS_SQL
+
+
+def connect(db_path: str | os.PathLike[str] | None = None, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open the results database (default data/results.duckdb); a missing file is an error when read_only."""
+    path = Path(db_path) if db_path is not None else default_db()
+    if read_only and not path.exists():
+        raise FileNotFoundError(f"{path}: no results database; run `fwbench ingest` first")
+    if not read_only:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    return duckdb.connect(str(path), read_only=read_only)
+
+
+def db_file(con: duckdb.DuckDBPyConnection) -> Path | None:
+    """The file behind a connection (None for an in-memory database)."""
+    row = con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchone()
+    return Path(row[0]) if row and row[0] else None
+
+
+def parquet_dir_for(db_path: str | os.PathLike[str]) -> Path:
+    """Parquet files live next to the database: data/results.duckdb -> data/parquet."""
+    return Path(db_path).parent / "parquet"
+
+
+def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
+    for table in TABLES:
+        con.execute(table.ddl())
+
+
+def create_views(con: duckdb.DuckDBPyConnection, sql_path: str | os.PathLike[str] | None = None) -> None:
+    """(Re)create the views of analysis/views.sql (every statement is CREATE OR REPLACE VIEW)."""
+    con.execute(Path(sql_path or views_path()).read_text(encoding="utf-8"))
+
+
+def table_names(con: duckdb.DuckDBPyConnection, kind: str = "BASE TABLE") -> list[str]:
+    rows = con.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() "
+        "AND table_catalog = current_database() AND table_type = ? ORDER BY table_name", [kind]).fetchall()
+    return [r[0] for r in rows]
+
+
+def replace_dir(tmp: Path, target: Path) -> None:
+    """Swap a freshly written directory into place so readers never see half a partition tree."""
+    old = target.with_name(f".{target.name}.old")
+    shutil.rmtree(old, ignore_errors=True)
+    if target.exists():
+        target.rename(old)
+    tmp.rename(target)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def export_table(con: duckdb.DuckDBPyConnection, name: str, parquet_dir: Path, query: str | None = None,
+                 partition_by: tuple[str, ...] = ()) -> Path:
+    """Write a table (or query) to parquet_dir/<name>.parquet, or a hive-partitioned parquet_dir/<name>/."""
+    parquet_dir.mkdir(parents=True, exist_ok=True)
+    source = query or f"SELECT * FROM {name}"
+    if partition_by:
+        target = parquet_dir / name
+        tmp = parquet_dir / f".{name}.tmp"
+        shutil.rmtree(tmp, ignore_errors=True)
+        cols = ", ".join(partition_by)
+        con.execute(f"COPY ({source}) TO '{tmp}' (FORMAT parquet, PARTITION_BY ({cols}), OVERWRITE)")
+        tmp.mkdir(exist_ok=True)  # an empty table writes no directory
+        replace_dir(tmp, target)
+        return target
+    target = parquet_dir / f"{name}.parquet"
+    tmp = parquet_dir / f".{name}.parquet.tmp"
+    con.execute(f"COPY ({source}) TO '{tmp}' (FORMAT parquet)")
+    os.replace(tmp, target)
+    return target
+
+
+def write_table(con: duckdb.DuckDBPyConnection, name: str, df: pl.DataFrame,
+                parquet_dir: str | os.PathLike[str] | None = None) -> Path | None:
+    """Replace table `name` with df and write <parquet_dir>/<name>.parquet; refresh datapackage.json.
+
+    parquet_dir defaults to the `parquet` directory next to the database file; for an in-memory
+    database without parquet_dir only the table is written. Returns the Parquet path (or None).
+    Tables owned by `fwbench ingest` (runs, steps, ...) are refused: they are rebuilt from raw records.
+    """
+    if not _IDENTIFIER.match(name):
+        raise ValueError(f"table name {name!r} is not a plain SQL identifier (letters, digits, _)")
+    if name in TABLES_BY_NAME:
+        raise ValueError(f"table {name!r} is owned by `fwbench ingest`; choose another name")
+    if isinstance(df, pl.LazyFrame):
+        df = df.collect()
+    arrow = df.to_arrow()
+    con.register("_fwbench_write_table", arrow)
+    try:
+        con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM _fwbench_write_table")
+    finally:
+        con.unregister("_fwbench_write_table")
+    if parquet_dir is None:
+        db = db_file(con)
+        if db is None:
+            return None
+        parquet_dir = parquet_dir_for(db)
+    target = export_table(con, name, Path(parquet_dir))
+    from fwbench.dataset.metadata import write_datapackage
+
+    write_datapackage(con, Path(parquet_dir))
+    return target

@@ -1,0 +1,242 @@
+"""The dataset's table definitions, written once.
+
+Every column names its source field in the run record (a dotted path) or says how it is
+derived; the DDL, the flattening of records, the data dictionary (data/README.md) and the
+Frictionless datapackage.json are all generated from these definitions, so they cannot drift.
+Descriptions of sourced columns come from the run schema (workflow/schemas/run.schema.yaml).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from fwbench.records import load_schema
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str  # DuckDB type
+    source: str | None = None  # dotted path in the run record; None = derived (see note)
+    unit: str = ""
+    note: str = ""  # description of a derived column, or text added to the schema's description
+    nullable: bool = True
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    description: str
+    columns: tuple[Column, ...]
+    primary_key: tuple[str, ...] = ()
+    partition_by: tuple[str, ...] = ()  # hive partition columns of the Parquet export
+    parquet: bool = True
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    def ddl(self) -> str:
+        cols = [f"{c.name} {c.type}{'' if c.nullable else ' NOT NULL'}" for c in self.columns]
+        if self.primary_key:
+            cols.append(f"PRIMARY KEY ({', '.join(self.primary_key)})")
+        return f"CREATE TABLE IF NOT EXISTS {self.name} (\n  " + ",\n  ".join(cols) + "\n)"
+
+
+# Package names whose versions become runs columns (first key present in system.packages wins).
+VERSION_PACKAGES: dict[str, tuple[str, ...]] = {
+    "torch_version": ("torch",),
+    "tensorflow_version": ("tensorflow", "tensorflow-cpu"),
+    "numpy_version": ("numpy",),
+}
+
+RUNS = Table(
+    name="runs",
+    description="One row per process run (one raw record), whatever its status: failures are data.",
+    primary_key=("run_id",),
+    partition_by=("grid_name", "system_id"),
+    columns=(
+        Column("run_id", "VARCHAR", "run_id", nullable=False),
+        Column("path", "VARCHAR", note="Path of the raw record, relative to the raw directory.", nullable=False),
+        Column("content_hash", "VARCHAR", note="sha256 of the raw record's bytes (decides re-ingest).", nullable=False),
+        Column("schema_version", "INTEGER", "schema_version"),
+        Column("kind", "VARCHAR", "kind"),
+        Column("grid_name", "VARCHAR", "grid.name", note="Grid name; null for an ad-hoc run."),
+        Column("grid_version", "VARCHAR", "grid.version", note="Grid version (as text)."),
+        Column("grid_hash", "VARCHAR", "grid.hash"),
+        Column("system_id", "VARCHAR", "system.system_id", nullable=False),
+        Column("cell_id", "VARCHAR", "cell_id", nullable=False),
+        Column("repetition", "INTEGER", "repetition"),
+        Column("framework", "VARCHAR", "cell.framework"),
+        Column("mode", "VARCHAR", "cell.mode"),
+        Column("model", "VARCHAR", "cell.model"),
+        Column("size", "VARCHAR", "cell.size"),
+        Column("phase", "VARCHAR", "cell.phase"),
+        Column("batch_size", "INTEGER", "cell.batch_size", unit="samples"),
+        Column("seq_len", "INTEGER", "cell.seq_len", unit="tokens"),
+        Column("device", "VARCHAR", "cell.device"),
+        Column("threads", "INTEGER", "cell.threads"),
+        Column("dtype", "VARCHAR", "cell.dtype"),
+        Column("seed", "BIGINT", "seed"),
+        Column("status", "VARCHAR", "status", nullable=False),
+        Column("error", "VARCHAR", "error"),
+        Column("started_at", "TIMESTAMP", "started_at", unit="UTC", note="Stored as UTC without zone."),
+        Column("finished_at", "TIMESTAMP", "finished_at", unit="UTC", note="Stored as UTC without zone."),
+        Column("warmup_steps", "INTEGER", "protocol.warmup_steps", unit="steps"),
+        Column("measured_steps", "INTEGER", "protocol.measured_steps", unit="steps"),
+        Column("timeout_s", "DOUBLE", "protocol.timeout_s", unit="s"),
+        Column("import_s", "DOUBLE", "timings.import_s", unit="s"),
+        Column("build_s", "DOUBLE", "timings.build_s", unit="s"),
+        Column("first_step_s", "DOUBLE", "timings.first_step_s", unit="s"),
+        Column("warmup_s", "DOUBLE", "timings.warmup_s", unit="s"),
+        Column("measured_s", "DOUBLE", "timings.measured_s", unit="s"),
+        Column("throughput", "DOUBLE", "throughput", unit="samples/s"),
+        Column("mem_method", "VARCHAR", "memory.method"),
+        Column("rss_after_import_mb", "DOUBLE", "memory.rss_after_import_mb", unit="MB"),
+        Column("peak_rss_mb", "DOUBLE", "memory.peak_rss_mb", unit="MB"),
+        Column("peak_rss_above_import_mb", "DOUBLE", "memory.peak_rss_above_import_mb", unit="MB"),
+        Column("device_peak_mb", "DOUBLE", "memory.device_peak_mb", unit="MB"),
+        Column("params", "BIGINT", "model_info.params", unit="parameters"),
+        Column("flops_per_sample", "DOUBLE", "model_info.flops_per_sample", unit="FLOP/sample"),
+        Column("compile_cache_state", "VARCHAR", "compile_cache.state",
+               note="State of the on-disk compile cache at the start of the run: cold, warm or none."),
+        Column("compile_cache_dir", "VARCHAR", "compile_cache.dir", note="Compile cache directory."),
+        Column("n_warmup", "INTEGER", unit="steps", note="Number of warmup step times recorded."),
+        Column("n_measured", "INTEGER", unit="steps", note="Number of measured step times recorded."),
+        Column("median_step_ms", "DOUBLE", unit="ms",
+               note="Plain median of all measured steps (no steady-state detection; the stats stage adds it). "
+                    "Null when no step was measured."),
+        Column("torch_version", "VARCHAR", note="system.packages['torch'] (null when absent)."),
+        Column("tensorflow_version", "VARCHAR",
+               note="system.packages['tensorflow'] (or 'tensorflow-cpu'; null when absent)."),
+        Column("numpy_version", "VARCHAR", note="system.packages['numpy'] (null when absent)."),
+        Column("git_commit", "VARCHAR", "system.git_commit", note="Commit of the fwbench checkout that ran."),
+        Column("env_lock_hash", "VARCHAR", "system.env_lock_hash", note="Hash of the environment lock file."),
+    ),
+)
+
+STEPS = Table(
+    name="steps",
+    description="One row per recorded step time of an ingested run (join to runs on run_id).",
+    partition_by=("grid_name", "system_id"),
+    columns=(
+        Column("run_id", "VARCHAR", note="The run (runs.run_id).", nullable=False),
+        Column("step_index", "INTEGER", note="0-based index of the step within its phase.", nullable=False),
+        Column("phase", "VARCHAR", note="'warmup' or 'measured' (after the first step).", nullable=False),
+        Column("ms", "DOUBLE", unit="ms", note="Synchronised wall time of the step.", nullable=False),
+    ),
+)
+
+_SYSTEM_COLUMNS: tuple[Column, ...] = (
+    Column("system_id", "VARCHAR", "system.system_id", nullable=False),
+    Column("host_processor_model_name", "VARCHAR", "system.host_processor_model_name", note="CPU model name."),
+    Column("host_processor_core_count", "INTEGER", "system.host_processor_core_count", unit="cores"),
+    Column("host_memory_capacity_gb", "DOUBLE", "system.host_memory_capacity_gb", unit="GB",
+           note="Host memory capacity."),
+    Column("accelerator_model_name", "VARCHAR", "system.accelerator_model_name", note="GPU model (null if none)."),
+    Column("accelerator_count", "INTEGER", "system.accelerator_count", unit="devices", note="Number of GPUs."),
+    Column("accelerator_driver_version", "VARCHAR", "system.accelerator_driver_version", note="GPU driver version."),
+    Column("cuda_version", "VARCHAR", "system.cuda_version", note="CUDA version (null without GPU)."),
+    Column("operating_system", "VARCHAR", "system.operating_system", note="Operating system."),
+    Column("python_version", "VARCHAR", "system.python_version", note="Python version."),
+    Column("packages", "VARCHAR", "system.packages", note="Stored as JSON text with sorted keys."),
+    Column("git_commit", "VARCHAR", "system.git_commit", note="Commit of the fwbench checkout that ran."),
+    Column("env_lock_hash", "VARCHAR", "system.env_lock_hash", note="Hash of the environment lock file."),
+    Column("extra", "VARCHAR",
+           note="Fingerprint fields beyond the schema's required ones, as JSON text (null when none)."),
+)
+
+RUN_SYSTEMS = Table(
+    name="run_systems",
+    description="The full system fingerprint of every ingested run (software can change between runs "
+                "of one system_id); `systems` is derived from it.",
+    primary_key=("run_id",),
+    parquet=False,
+    columns=(Column("run_id", "VARCHAR", "run_id", nullable=False),
+             Column("finished_at", "TIMESTAMP", "finished_at", unit="UTC", note="Stored as UTC without zone."))
+    + _SYSTEM_COLUMNS,
+)
+
+SYSTEMS = Table(
+    name="systems",
+    description="One row per system_id: the fingerprint of its most recent run, plus how many runs and "
+                "distinct software fingerprints it has.",
+    primary_key=("system_id",),
+    columns=_SYSTEM_COLUMNS + (
+        Column("n_runs", "BIGINT", unit="runs", note="Ingested runs on this system."),
+        Column("n_fingerprints", "BIGINT",
+               note="Distinct software fingerprints (packages, Python, OS, commit, lock) seen on this system."),
+        Column("first_run_at", "TIMESTAMP", unit="UTC", note="Earliest finished_at of its runs."),
+        Column("last_run_at", "TIMESTAMP", unit="UTC", note="Latest finished_at of its runs."),
+    ),
+)
+
+INGEST_REPORT = Table(
+    name="ingest_report",
+    description="One row per `fwbench ingest`: counts of raw files by outcome and every invalid record "
+                "(kept out of the other tables) with its file, field and message. Unnest with "
+                "`SELECT unnest(invalid_records, recursive := true) FROM ingest_report`, or use the "
+                "`invalid_records` view (latest ingest).",
+    primary_key=("ingest_id",),
+    columns=(
+        Column("ingest_id", "INTEGER", note="1, 2, ... in ingest order.", nullable=False),
+        Column("ingested_at", "TIMESTAMP", unit="UTC", note="When the ingest ran."),
+        Column("raw_dir", "VARCHAR", note="Raw directory that was ingested."),
+        Column("n_files", "INTEGER", unit="files", note="Raw record files found."),
+        Column("new", "INTEGER", unit="files", note="Files not seen before."),
+        Column("changed", "INTEGER", unit="files", note="Files whose content hash changed."),
+        Column("removed", "INTEGER", unit="files", note="Files gone since the last ingest (their rows deleted)."),
+        Column("unchanged", "INTEGER", unit="files", note="Files with the same content hash (not parsed again)."),
+        Column("invalid", "INTEGER", unit="files",
+               note="Files present now that fail validation (a subset of new/changed/unchanged)."),
+        Column("seconds", "DOUBLE", unit="s", note="Wall time of the ingest."),
+        Column("invalid_records", "STRUCT(path VARCHAR, field VARCHAR, message VARCHAR)[]",
+               note="Every invalid record: path relative to raw_dir, the offending field (dotted) and the message."),
+    ),
+)
+
+INGEST_FILES = Table(
+    name="ingest_files",
+    description="Ingest bookkeeping: every raw file seen, its content hash and whether it was valid.",
+    primary_key=("path",),
+    parquet=False,
+    columns=(
+        Column("path", "VARCHAR", note="Path relative to the raw directory.", nullable=False),
+        Column("content_hash", "VARCHAR", note="sha256 of the file's bytes.", nullable=False),
+        Column("run_id", "VARCHAR", note="run_id of a valid record (null when invalid)."),
+        Column("field", "VARCHAR", note="Offending field of an invalid record (null when valid)."),
+        Column("message", "VARCHAR", note="Validation message of an invalid record (null when valid)."),
+    ),
+)
+
+TABLES: tuple[Table, ...] = (RUNS, STEPS, SYSTEMS, RUN_SYSTEMS, INGEST_REPORT, INGEST_FILES)
+TABLES_BY_NAME: dict[str, Table] = {t.name: t for t in TABLES}
+
+
+@lru_cache(maxsize=None)
+def schema_description(path: str) -> str:
+    """Description of a dotted record path in the run schema ('' when the schema has none)."""
+    node: dict[str, Any] = load_schema("run")
+    for part in path.split("."):
+        props = node.get("properties")
+        if props is None:  # grid is oneOf [null, object]
+            for option in node.get("oneOf", []):
+                if "properties" in option:
+                    props = option["properties"]
+        if not props or part not in props:
+            return ""
+        node = props[part]
+    return str(node.get("description", "")).strip()
+
+
+def describe(column: Column) -> str:
+    """Full description of a column: the schema's text for its source field, then the note."""
+    parts = [schema_description(column.source)] if column.source else []
+    if column.note:
+        parts.append(column.note)
+    text = " ".join(p.rstrip(".") + "." for p in parts if p)
+    if column.source:
+        text += f" Source: `{column.source}`."
+    return text.strip()
