@@ -15,6 +15,7 @@ from typing import Sequence
 # Each module registers one or more subcommands; add a line to add a stage.
 COMMAND_MODULES: tuple[str, ...] = (
     "fwbench.harness.cli",
+    "fwbench.dataset.cli",
 )
 
 
