@@ -21,6 +21,8 @@ CONFIDENCE = 0.95
 N_RESAMPLES = 2000
 BCA_MIN_N = 6
 SEED = 0
+HIERARCHICAL = "hierarchical percentile (runs, then steps within runs)"
+TWO_SAMPLE = "two-sample percentile (runs)"
 # Work arrays of the hierarchical bootstrap are built in chunks of at most this many values.
 _CHUNK_VALUES = 4_000_000
 
@@ -137,12 +139,17 @@ def ratio_ci(a: Sequence, b: Sequence, *, hierarchical: bool, confidence: float 
         point_b = float(np.median([np.median(r) for r in b]))
         rep_a = hierarchical_medians(a, n_resamples, rng)
         rep_b = hierarchical_medians(b, n_resamples, rng)
-        method = "hierarchical percentile (runs, then steps)"
     else:
         point_a, point_b = float(np.median(a)), float(np.median(b))
         rep_a = run_medians(a, n_resamples, rng)
         rep_b = run_medians(b, n_resamples, rng)
-        method = "two-sample percentile (runs)"
+    return ratio_from_medians(point_a, point_b, rep_a, rep_b, HIERARCHICAL if hierarchical else TWO_SAMPLE,
+                              confidence)
+
+
+def ratio_from_medians(point_a: float, point_b: float, rep_a: np.ndarray, rep_b: np.ndarray, method: str,
+                       confidence: float = CONFIDENCE) -> RatioCI:
+    """Ratio point_a/point_b with the percentile CI of the replicate ratios rep_a/rep_b."""
     with np.errstate(divide="ignore", invalid="ignore"):
         logs = np.log(rep_a) - np.log(rep_b)
     alpha = (1 - confidence) / 2

@@ -23,8 +23,9 @@ import numpy as np
 import polars as pl
 
 from fwbench import constants as C
-from fwbench.stats.bootstrap import CONFIDENCE, N_RESAMPLES, SEED, ratio_ci
-from fwbench.stats.metrics import KEY_FIELDS, METRICS, in_scope, scopes
+from fwbench.stats.bootstrap import (HIERARCHICAL, N_RESAMPLES, SEED, TWO_SAMPLE, hierarchical_medians,
+                                     ratio_from_medians, run_medians)
+from fwbench.stats.metrics import KEY_FIELDS, METRICS, Metric, in_scope, scopes
 from fwbench.stats.multiple import bh_adjust
 
 EQUIVALENCE_MARGIN = 0.05
@@ -57,15 +58,19 @@ def mann_whitney(a: np.ndarray, b: np.ndarray) -> tuple[float, float, float]:
 
 def tost(a: np.ndarray, b: np.ndarray, margin: float) -> float:
     """TOST p-value (Welch t on log values) for |log(A/B)| < log(1 + margin)."""
-    from scipy.stats import ttest_ind
+    from scipy.stats import t as t_dist
 
     if len(a) < 2 or len(b) < 2:
         return math.nan
     la, lb, d = np.log(a), np.log(b), math.log1p(margin)
-    if np.ptp(la) == 0 and np.ptp(lb) == 0:  # no variance: decide by the observed difference
-        return 0.0 if abs(la[0] - lb[0]) < d else 1.0
-    p_low = ttest_ind(la + d, lb, equal_var=False, alternative="greater").pvalue
-    p_high = ttest_ind(la - d, lb, equal_var=False, alternative="less").pvalue
+    va, vb = la.var(ddof=1) / len(la), lb.var(ddof=1) / len(lb)
+    diff = la.mean() - lb.mean()
+    if va + vb == 0:  # no variance: decide by the observed difference
+        return 0.0 if abs(diff) < d else 1.0
+    se = math.sqrt(va + vb)
+    df = (va + vb) ** 2 / (va**2 / (len(la) - 1) + vb**2 / (len(lb) - 1))
+    p_low = t_dist.sf((diff + d) / se, df)    # H0: diff <= -d
+    p_high = t_dist.cdf((diff - d) / se, df)  # H0: diff >= +d
     return float(max(p_low, p_high))
 
 
@@ -78,13 +83,36 @@ def comparison_pairs(cells: pl.DataFrame) -> list[tuple[dict, dict]]:
     return pairs
 
 
-def _values(runs: pl.DataFrame, cell_id: str, column: str) -> tuple[list[str], np.ndarray]:
-    sub = runs.filter((pl.col("cell_id") == cell_id) & pl.col(column).is_not_null())
-    return sub.get_column("run_id").to_list(), sub.get_column(column).to_numpy().astype(float)
+def _seed(seed: int, key: str) -> int:
+    return seed ^ zlib.crc32(key.encode())
 
 
-def _seed(seed: int, comparison_id: str) -> int:
-    return seed ^ zlib.crc32(comparison_id.encode())
+class _CellData:
+    """Per-cell run values of one scope, and each cell's bootstrap replicates computed once.
+
+    A cell in several comparisons reuses its replicates, so ratios sharing a cell stay correlated
+    as they truly are (this matters for geometric means over comparisons).
+    """
+
+    def __init__(self, table: pl.DataFrame, scope: str, steps_by_run: dict[str, np.ndarray],
+                 seed: int, n_resamples: int) -> None:
+        self.scope, self.steps, self.seed, self.n_resamples = scope, steps_by_run, seed, n_resamples
+        self.values: dict[tuple[str, str], tuple[list[str], np.ndarray]] = {}
+        for (cid,), group in table.group_by(["cell_id"]):
+            for metric in METRICS.values():
+                sub = group.filter(pl.col(metric.column).is_not_null())
+                self.values[cid, metric.name] = (sub.get_column("run_id").to_list(),
+                                                 sub.get_column(metric.column).to_numpy().astype(float))
+        self._reps: dict[tuple[str, str], np.ndarray] = {}
+
+    def replicates(self, cell_id: str, metric: Metric) -> np.ndarray:
+        key = (cell_id, metric.name)
+        if key not in self._reps:
+            ids, values = self.values[key]
+            rng = np.random.default_rng(_seed(self.seed, f"{self.scope}:{metric.name}:{cell_id}"))
+            self._reps[key] = (hierarchical_medians([self.steps[r] for r in ids], self.n_resamples, rng)
+                               if metric.hierarchical else run_medians(values, self.n_resamples, rng))
+        return self._reps[key]
 
 
 def compare(
@@ -102,10 +130,11 @@ def compare(
         table = in_scope(runs, scope)
         cells = table.select(cell_cols).unique(subset=["cell_id"], keep="first")
         first_row = len(rows)
+        data = _CellData(table, scope, steps_by_run, seed, n_resamples)
         for a, b in comparison_pairs(cells):
             for metric in METRICS.values():
-                ids_a, va = _values(table, a["cell_id"], metric.column)
-                ids_b, vb = _values(table, b["cell_id"], metric.column)
+                va = data.values[a["cell_id"], metric.name][1]
+                vb = data.values[b["cell_id"], metric.name][1]
                 if len(va) == 0 or len(vb) == 0:
                     continue
                 cid = f"{scope}:{metric.name}:{a['cell_id']}:{b['cell_id']}"
@@ -127,11 +156,10 @@ def compare(
                 if len(va) < MIN_RUNS or len(vb) < MIN_RUNS:
                     row["note"] = f"fewer than {MIN_RUNS} runs on a side: no CI or test"
                 else:
-                    if metric.hierarchical:
-                        ci = ratio_ci([steps_by_run[r] for r in ids_a], [steps_by_run[r] for r in ids_b],
-                                      hierarchical=True, seed=_seed(seed, cid), n_resamples=n_resamples)
-                    else:
-                        ci = ratio_ci(va, vb, hierarchical=False, seed=_seed(seed, cid), n_resamples=n_resamples)
+                    ci = ratio_from_medians(float(np.median(va)), float(np.median(vb)),
+                                            data.replicates(a["cell_id"], metric),
+                                            data.replicates(b["cell_id"], metric),
+                                            HIERARCHICAL if metric.hierarchical else TWO_SAMPLE)
                     reps[cid] = ci.log_replicates
                     u, p, prob = mann_whitney(va, vb)
                     row.update(ratio_low=ci.low, ratio_high=ci.high, ci_method=ci.method,

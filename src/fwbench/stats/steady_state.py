@@ -55,6 +55,33 @@ def noise_scale(x: np.ndarray) -> float:
     return float(1.4826 * np.median(np.abs(d - np.median(d))) / math.sqrt(2))
 
 
+def _l2_cost() -> object:
+    """ruptures' l2 cost (within-segment sum of squared deviations) in O(1) per segment from cumsums.
+
+    Same values as ruptures.costs.CostL2 (which calls numpy var per segment, O(n^2) Python calls
+    per run); PELT itself is unchanged.
+    """
+    from ruptures.base import BaseCost
+
+    class CostL2Cumsum(BaseCost):
+        model = "l2_cumsum"
+        min_size = 1
+
+        def fit(self, signal: np.ndarray) -> "CostL2Cumsum":
+            self.signal = np.asarray(signal, dtype=float).reshape(len(signal), -1)
+            x = self.signal[:, 0]
+            self._s1 = np.concatenate([[0.0], np.cumsum(x)])
+            self._s2 = np.concatenate([[0.0], np.cumsum(x * x)])
+            return self
+
+        def error(self, start: int, end: int) -> float:
+            n = end - start
+            s1 = self._s1[end] - self._s1[start]
+            return float(self._s2[end] - self._s2[start] - s1 * s1 / n)
+
+    return CostL2Cumsum()
+
+
 def change_points(log_ms: np.ndarray, beta: float = PENALTY_BETA, min_size: int = MIN_SEGMENT) -> list[int]:
     """Start indices of segments after the first (PELT, l2 cost, penalty beta*sigma^2*ln n)."""
     import ruptures as rpt
@@ -63,7 +90,8 @@ def change_points(log_ms: np.ndarray, beta: float = PENALTY_BETA, min_size: int 
     sigma = noise_scale(log_ms)
     if n < 2 * min_size or sigma == 0.0:
         return []
-    algo = rpt.Pelt(model="l2", min_size=min_size, jump=1).fit(log_ms.reshape(-1, 1))
+    centred = log_ms - np.median(log_ms)  # cumsums of centred values keep the l2 cost accurate
+    algo = rpt.Pelt(custom_cost=_l2_cost(), min_size=min_size, jump=1).fit(centred.reshape(-1, 1))
     bkps = algo.predict(pen=beta * sigma**2 * math.log(n))
     return [b for b in bkps if b < n]
 

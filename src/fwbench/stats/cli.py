@@ -1,0 +1,55 @@
+"""`fwbench analyze`: statistics and claim verdicts from the results database."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from fwbench.paths import ANALYSIS_DIR, DATA_DIR
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "analyze", help="steady state, cell stats, comparisons, outliers and claim verdicts",
+        description="Read runs and steps from the results database; write the tables steady_state, "
+                    "cell_stats, comparisons, claims and outliers to it and as Parquet, plus "
+                    "claims.json/claims.csv, to --out-dir.")
+    p.add_argument("--db", type=Path, default=DATA_DIR / "results.duckdb", help="results database (default: %(default)s)")
+    p.add_argument("--out-dir", type=Path, default=DATA_DIR / "analysis", help="output directory (default: %(default)s)")
+    p.add_argument("--claims", type=Path, default=ANALYSIS_DIR / "claims.yaml", help="claims file (default: %(default)s)")
+    p.add_argument("--seed", type=int, default=0, help="bootstrap seed (default: %(default)s)")
+    p.add_argument("--resamples", type=int, default=2000, help="bootstrap resamples (default: %(default)s)")
+    p.add_argument("--margin", type=float, default=0.05,
+                   help="equivalence margin of the per-comparison TOST, as a fraction (default: %(default)s)")
+    p.set_defaults(func=_analyze)
+
+
+def _analyze(args: argparse.Namespace) -> int:
+    import sys
+
+    from fwbench import dataset
+    from fwbench.stats.analyze import analyze, write_analysis
+    from fwbench.stats.claims import ClaimError, load_claims
+
+    if args.resamples < 100:
+        print(f"fwbench analyze: --resamples={args.resamples}; allowed: an integer >= 100", file=sys.stderr)
+        return 2
+    if not args.db.exists():
+        print(f"fwbench analyze: {args.db}: no results database; run `fwbench ingest` first", file=sys.stderr)
+        return 2
+    try:
+        claims = load_claims(args.claims)
+    except ClaimError as exc:
+        print(f"fwbench analyze: {exc}", file=sys.stderr)
+        return 2
+    frames = dataset.load(args.db, tables=["runs", "steps"])
+    result = analyze(frames["runs"].collect(), frames["steps"].collect(), claims, seed=args.seed,
+                     n_resamples=args.resamples, margin=args.margin)
+    write_analysis(result, args.db, args.out_dir)
+    counts = result.claims.group_by("verdict").len().sort("verdict").iter_rows()
+    excluded = result.steady_state.filter(~result.steady_state.get_column("ok").fill_null(False)).height
+    print(f"analyzed {result.steady_state.height} runs ({excluded} without steady state or not ok), "
+          f"{result.cell_stats.height} cell rows, {result.comparisons.height} comparisons, "
+          f"{result.outliers.height} outliers; claims: " + ", ".join(f"{v} {n}" for v, n in counts)
+          + f"; wrote {args.out_dir}")
+    return 0
