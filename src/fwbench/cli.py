@@ -16,6 +16,7 @@ from typing import Sequence
 COMMAND_MODULES: tuple[str, ...] = (
     "fwbench.harness.cli",
     "fwbench.dataset.cli",
+    "fwbench.stats.cli",
 )
 
 
