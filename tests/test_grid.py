@@ -1,0 +1,335 @@
+"""Grid files: schema, validation messages, expansion, stable ids and the shipped grids' promises."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from fwbench import constants as C
+from fwbench import grid as fwgrid
+from fwbench.cells import Cell, cell_id
+from fwbench.paths import GRIDS_DIR
+from fwbench.records import load_schema
+
+SHIPPED = ("smoke", "default", "full", "gpu")
+
+
+def minimal() -> dict[str, Any]:
+    return {
+        "version": 1,
+        "repetitions": 2,
+        "protocol": {"warmup": 1, "steps": 3, "timeout": 60},
+        "cells": [{
+            "name": "b0",
+            "frameworks": {"torch": ["eager"], "tensorflow": ["function"]},
+            "models": {"cnn": ["tiny"]},
+            "phases": ["train", "infer"],
+            "threads": [1, 2],
+        }],
+    }
+
+
+def write(tmp_path: Path, data: dict[str, Any], name: str = "g") -> Path:
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def error_of(tmp_path: Path, data: dict[str, Any]) -> str:
+    path = write(tmp_path, data)
+    with pytest.raises(fwgrid.GridError) as info:
+        fwgrid.load_grid(path, cores=2)
+    message = str(info.value)
+    assert str(path) in message  # always names the file
+    return message
+
+
+# --- shipped grids -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_shipped_grid_is_valid(name: str) -> None:
+    grid = fwgrid.load_grid(name, cores=2)
+    assert grid.name == name and grid.version >= 1 and len(grid.hash) == 12
+    assert fwgrid.expand_jobs(grid, cores=2)
+
+
+def test_every_grid_file_is_shipped() -> None:
+    assert set(fwgrid.available_grids()) >= set(SHIPPED)
+
+
+def test_smoke_is_tiny_with_two_repetitions() -> None:
+    grid = fwgrid.load_grid("smoke", cores=2)
+    cells = [gc.cell for gc in fwgrid.expand_cells(grid, cores=2)]
+    assert grid.repetitions == 2
+    assert {c.size for c in cells} == {"tiny"}
+    assert {c.framework for c in cells} == set(C.FRAMEWORKS)
+    assert {c.phase for c in cells} == set(C.PHASES)
+    assert len(fwgrid.expand_jobs(grid, cores=2)) <= 16
+
+
+def test_default_grid_keeps_its_promises() -> None:
+    grid = fwgrid.load_grid("default", cores=2)
+    cells = [gc.cell for gc in fwgrid.expand_cells(grid, cores=2)]
+    assert grid.repetitions >= 5
+    assert {c.model for c in cells} == set(C.MODELS)
+    assert {(c.framework, c.mode) for c in cells} == {(f, m) for f in C.FRAMEWORKS for m in C.MODES[f]}
+    assert {c.phase for c in cells} == set(C.PHASES)
+    assert {c.threads for c in cells} == {1, 2}
+    assert {c.device for c in cells} == {"cpu"}
+    for model in C.MODELS:  # every model has every mode that is run for it in both phases
+        for phase in C.PHASES:
+            assert {(c.framework, c.mode) for c in cells if c.model == model and c.phase == phase} >= {
+                ("torch", "eager"), ("tensorflow", "eager"), ("tensorflow", "function"), ("tensorflow", "xla")}
+
+
+def test_full_grid_sweeps_sizes_batches_and_threads_up_to_all_cores() -> None:
+    grid = fwgrid.load_grid("full", cores=8)
+    cells = [gc.cell for gc in fwgrid.expand_cells(grid, cores=8)]
+    assert grid.repetitions >= 10
+    for model in C.MODELS:
+        assert {c.size for c in cells if c.model == model} == set(C.SIZES[model])
+    assert len({c.batch_size for c in cells}) >= 3
+    assert {c.threads for c in cells} == {1, 2, 4, 8}
+    assert max(c.threads for c in fwgrid.expand_cells(grid, cores=6) for c in [c.cell]) == 6
+
+
+def test_gpu_grid_runs_cuda_cells() -> None:
+    cells = [gc.cell for gc in fwgrid.expand_cells(fwgrid.load_grid("gpu", cores=2), cores=2)]
+    assert {c.device for c in cells} == {"cuda"}
+    assert {c.framework for c in cells} == set(C.FRAMEWORKS)
+
+
+# --- schema ------------------------------------------------------------------------------------
+
+
+def _enums(schema: dict[str, Any], *path: str) -> list[Any]:
+    node: Any = schema
+    for key in path:
+        node = node[key]
+    return node
+
+
+def test_schema_enums_are_the_constants() -> None:
+    schema = load_schema("grid")
+    defs = schema["$defs"]
+    assert _enums(defs, "framework_modes", "propertyNames", "enum") == list(C.FRAMEWORKS)
+    for fw in C.FRAMEWORKS:
+        assert _enums(defs, "framework_modes", "properties", fw, "items", "enum") == list(C.MODES[fw])
+    assert _enums(defs, "model_sizes", "propertyNames", "enum") == list(C.MODELS)
+    for model in C.MODELS:
+        assert _enums(defs, "model_sizes", "properties", model, "items", "enum") == list(C.SIZES[model])
+    block = defs["block"]["properties"]
+    assert block["phases"]["items"]["enum"] == list(C.PHASES)
+    assert block["devices"]["items"]["enum"] == list(C.DEVICES)
+    assert block["dtypes"]["items"]["enum"] == list(C.DTYPES)
+    excl = defs["exclusion"]["properties"]
+    assert excl["framework"]["oneOf"][0]["enum"] == list(C.FRAMEWORKS)
+    assert set(excl["mode"]["oneOf"][0]["enum"]) == {m for modes in C.MODES.values() for m in modes}
+    assert set(excl["size"]["oneOf"][0]["enum"]) == {s for sizes in C.SIZES.values() for s in sizes}
+    assert set(excl) - {"reason"} == {f for f in Cell.__dataclass_fields__}
+
+
+def test_every_schema_property_is_described() -> None:
+    def walk(node: Any, where: str) -> None:
+        if isinstance(node, dict):
+            for key, sub in node.get("properties", {}).items():
+                assert "description" in sub or "$ref" in sub, f"{where}.{key} has no description"
+            for key, sub in node.items():
+                walk(sub, f"{where}.{key}")
+        elif isinstance(node, list):
+            for i, sub in enumerate(node):
+                walk(sub, f"{where}[{i}]")
+
+    walk(load_schema("grid"), "grid.schema")
+
+
+# --- validation messages: file, field, allowed values -------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("patch", "field", "allowed"),
+    [
+        ({"frameworks": {"torch": ["jit"]}}, "cells[0].frameworks.torch[0]", "eager, compile"),
+        ({"frameworks": {"pytorch": ["eager"]}}, "cells[0].frameworks.pytorch", "torch, tensorflow"),
+        ({"models": {"bert": ["small", "huge"]}}, "cells[0].models.bert[1]", "tiny, mini, small"),
+        ({"phases": ["fit"]}, "cells[0].phases[0]", "train, infer"),
+        ({"devices": ["tpu"]}, "cells[0].devices[0]", "cpu, cuda"),
+        ({"threads": [0]}, "cells[0].threads[0]", ">= 1"),
+        ({"threads": ["many"]}, "cells[0].threads[0]", "'all'"),
+        ({"batchsize": [4]}, "cells[0].batchsize", "batch_sizes"),
+    ],
+)
+def test_bad_block_names_file_field_and_allowed_values(tmp_path: Path, patch: dict, field: str, allowed: str) -> None:
+    data = minimal()
+    data["cells"][0].update(patch)
+    message = error_of(tmp_path, data)
+    assert field in message and allowed in message, message
+
+
+def test_missing_and_bad_top_level_fields(tmp_path: Path) -> None:
+    data = minimal()
+    del data["version"]
+    message = error_of(tmp_path, data)
+    assert "version" in message and "required" in message
+    data = minimal()
+    data["repetitions"] = 0
+    assert "repetitions" in error_of(tmp_path, data)
+    data = minimal()
+    data["protocol"]["stepz"] = 3
+    message = error_of(tmp_path, data)
+    assert "protocol.stepz" in message and "steps" in message and "timeout" in message
+
+
+def test_unknown_grid_lists_the_available_ones(tmp_path: Path) -> None:
+    write(tmp_path, minimal(), "alpha")
+    write(tmp_path, minimal(), "beta")
+    with pytest.raises(fwgrid.GridError, match=r"no such grid 'gamma'; available grids: alpha, beta"):
+        fwgrid.load_grid("gamma", grids_dir=tmp_path)
+
+
+def test_not_yaml_or_not_a_mapping(tmp_path: Path) -> None:
+    (tmp_path / "x.yaml").write_text("version: [1\n")
+    with pytest.raises(fwgrid.GridError, match="not valid YAML"):
+        fwgrid.load_grid(tmp_path / "x.yaml")
+    (tmp_path / "y.yaml").write_text("- 1\n")
+    with pytest.raises(fwgrid.GridError, match="must be a mapping"):
+        fwgrid.load_grid(tmp_path / "y.yaml")
+
+
+def test_cell_listed_twice_is_kept_once_if_measured_the_same_way(tmp_path: Path) -> None:
+    data = minimal()
+    data["cells"].append(copy.deepcopy(data["cells"][0]) | {"name": "b1", "threads": [2, 3]})
+    cells = fwgrid.expand_cells(fwgrid.load_grid(write(tmp_path, data), cores=4), cores=4)
+    assert len(cells) == len({gc.cell for gc in cells}) == 2 * 2 * 3
+    assert {gc.block for gc in cells if gc.cell.threads == 2} == {"b0"}
+
+
+def test_cell_listed_twice_with_another_protocol_is_an_error(tmp_path: Path) -> None:
+    data = minimal()
+    data["cells"].append(copy.deepcopy(data["cells"][0]) | {"name": "b1", "threads": [2], "protocol": {"steps": 9}})
+    message = error_of(tmp_path, data)
+    assert "b1" in message and "b0" in message and "another protocol" in message
+
+
+def test_dead_exclusion_is_an_error(tmp_path: Path) -> None:
+    data = minimal() | {"exclude": [{"model": "bert"}]}
+    assert "exclude[0] matches no cell" in error_of(tmp_path, data)
+
+
+def test_extra_validator_failure_is_reported_with_the_field(tmp_path: Path) -> None:
+    calls = []
+
+    def validate(data: dict, schema: str) -> None:
+        calls.append(schema)
+
+    fwgrid.load_grid(write(tmp_path, minimal()), validate=validate, cores=2)
+    assert calls and calls[0].endswith("grid.schema.yaml")
+
+
+def test_snakemake_validate_accepts_shipped_grids() -> None:
+    from snakemake.utils import validate
+
+    for name in SHIPPED:
+        fwgrid.load_grid(name, validate=validate, cores=2)
+
+
+# --- expansion ----------------------------------------------------------------------------------
+
+
+def test_expansion_crosses_lists_and_applies_defaults(tmp_path: Path) -> None:
+    data = minimal()
+    data["cells"].append({"frameworks": {"torch": ["eager"]}, "models": {"lstm": ["tiny"], "bert": ["tiny"]},
+                          "phases": ["infer"], "threads": [2], "seq_lens": [8, 16]})
+    grid = fwgrid.load_grid(write(tmp_path, data), cores=2)
+    cells = [gc.cell for gc in fwgrid.expand_cells(grid, cores=2)]
+    assert len(cells) == 2 * 2 * 2 + 2 * 2
+    cnn = [c for c in cells if c.model == "cnn"]
+    assert {c.batch_size for c in cnn} == {C.DEFAULT_BATCH_SIZE["cnn"]} and {c.seq_len for c in cnn} == {0}
+    assert {c.seq_len for c in cells if c.model == "bert"} == {8, 16}
+    assert {gc.block for gc in fwgrid.expand_cells(grid, cores=2)} == {"b0", "cells[1]"}
+
+
+def test_exclusions_drop_matching_cells(tmp_path: Path) -> None:
+    data = minimal() | {"exclude": [{"framework": "tensorflow", "threads": [1], "reason": "thin"}]}
+    cells = [gc.cell for gc in fwgrid.expand_cells(fwgrid.load_grid(write(tmp_path, data), cores=2), cores=2)]
+    assert len(cells) == 6
+    assert not [c for c in cells if c.framework == "tensorflow" and c.threads == 1]
+
+
+def test_threads_all_resolves_to_cores_and_caps_the_sweep(tmp_path: Path) -> None:
+    assert fwgrid.resolve_threads([1, 2, 4, 8, "all"], cores=4) == [1, 2, 4]
+    assert fwgrid.resolve_threads([1, "all"], cores=6) == [1, 6]
+    data = minimal()
+    data["cells"][0]["threads"] = [1, 16, "all"]
+    grid = fwgrid.load_grid(write(tmp_path, data), cores=3)
+    assert {gc.cell.threads for gc in fwgrid.expand_cells(grid, cores=3)} == {1, 3}
+
+
+def test_block_protocol_overrides_part_of_the_grid_protocol(tmp_path: Path) -> None:
+    data = minimal()
+    data["cells"][0]["protocol"] = {"steps": 7}
+    gc = fwgrid.expand_cells(fwgrid.load_grid(write(tmp_path, data), cores=2), cores=2)[0]
+    assert gc.protocol == fwgrid.Protocol(warmup=1, steps=7, timeout=60.0)
+
+
+def test_cell_ids_are_the_cells_module_hashes_and_stable_under_edits(tmp_path: Path) -> None:
+    grid = fwgrid.load_grid(write(tmp_path, minimal()), cores=2)
+    before = {gc.cell_id: gc.cell for gc in fwgrid.expand_cells(grid, cores=2)}
+    assert all(cid == cell_id(cell) for cid, cell in before.items())
+    edited = minimal() | {"version": 2}
+    edited["cells"].append({"frameworks": {"torch": ["eager"]}, "models": {"lstm": ["tiny"]},
+                            "phases": ["train"], "threads": [2]})
+    after = fwgrid.cells_by_id(fwgrid.load_grid(write(tmp_path, edited, "g2"), cores=2), cores=2)
+    assert set(before) < set(after) and len(after) == len(before) + 1
+
+
+def test_jobs_are_interleaved_repetition_major(tmp_path: Path) -> None:
+    grid = fwgrid.load_grid(write(tmp_path, minimal()), cores=2)
+    jobs = fwgrid.expand_jobs(grid, cores=2)
+    n = len(fwgrid.expand_cells(grid, cores=2))
+    assert len(jobs) == n * grid.repetitions
+    assert [j.repetition for j in jobs] == sorted(j.repetition for j in jobs)
+    assert [j.cell for j in jobs[:n]] == [j.cell for j in jobs[n:]]
+    cell, rep = jobs[0]  # a (Cell, repetition) pair
+    assert isinstance(cell, Cell) and rep == 0
+
+
+def test_grid_hash_ignores_comments_and_layout(tmp_path: Path) -> None:
+    a = write(tmp_path, minimal(), "a")
+    b = tmp_path / "b.yaml"
+    b.write_text("# a comment\n" + yaml.safe_dump(minimal(), default_flow_style=True))
+    assert fwgrid.load_grid(a).hash == fwgrid.load_grid(b).hash
+    assert fwgrid.load_grid(write(tmp_path, minimal() | {"version": 2}, "c")).hash != fwgrid.load_grid(a).hash
+
+
+def test_run_command_is_accepted_by_fwbench_run(tmp_path: Path) -> None:
+    harness_cli = pytest.importorskip("fwbench.harness.cli")
+    import argparse
+
+    grid = fwgrid.load_grid("smoke", cores=2)
+    gc = fwgrid.expand_cells(grid, cores=2)[0]
+    command = fwgrid.run_command(grid, gc, 1, tmp_path / "rep-1.json", ".cache/inductor/smoke")
+    assert command.argv[:2] == ("fwbench", "run") and str(command).startswith("fwbench run --framework")
+    parser = argparse.ArgumentParser()
+    harness_cli.register(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(list(command.argv[1:]))
+    assert (args.framework, args.mode, args.model, args.size) == (gc.cell.framework, gc.cell.mode, gc.cell.model,
+                                                                   gc.cell.size)
+    assert (args.repetition, args.grid_name, args.grid_hash, args.keep_going) == (1, "smoke", grid.hash, True)
+    assert int(args.steps) == gc.protocol.steps and str(args.out) == str(tmp_path / "rep-1.json")
+
+
+def test_run_command_is_not_a_builtin_so_snakemake_does_not_track_it() -> None:
+    # Snakemake records only params it can repr (builtins); an edited grid must not rerun old runs.
+    grid = fwgrid.load_grid("smoke", cores=2)
+    command = fwgrid.run_command(grid, fwgrid.expand_cells(grid, cores=2)[0], 0, "x.json")
+    assert not isinstance(command, (str, bytes, int, float, list, tuple, dict, set, frozenset))
+
+
+def test_grids_dir_is_the_repositorys() -> None:
+    assert GRIDS_DIR.name == "grids" and (GRIDS_DIR / "smoke.yaml").is_file()

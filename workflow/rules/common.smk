@@ -1,0 +1,79 @@
+# Shared state of the workflow: the validated grid, this host's system id, the paths of every
+# stage and the default target. Everything here is read once, when the workflow is parsed,
+# before any job runs; a bad grid stops here with a message naming file, field, allowed values.
+
+import importlib
+from pathlib import Path
+
+from snakemake.exceptions import WorkflowError
+from snakemake.utils import min_version, validate
+
+from fwbench import grid as fwgrid
+from fwbench.cli import COMMAND_MODULES
+from fwbench.harness.fingerprint import system_id
+
+min_version("9.0")
+
+GRIDS_DIR = Path(workflow.basedir) / "workflow" / "grids"
+try:
+    GRID = fwgrid.load_grid(config["grid"], grids_dir=GRIDS_DIR, validate=validate, cores=config["cores"])
+except fwgrid.GridError as exc:
+    raise WorkflowError(str(exc)) from None
+
+SYSTEM_ID = config["system_id"] or system_id()
+CELLS = fwgrid.cells_by_id(GRID, cores=config["cores"])  # cell id -> GridCell, in grid order
+JOBS = fwgrid.expand_jobs(GRID, cores=config["cores"])  # repetition-major: the interleaved order
+
+RAW_ROOT = "data/raw"
+RAW = f"{RAW_ROOT}/{GRID.name}/{SYSTEM_ID}"  # this host's runs of this grid (a DVC-tracked dir)
+RUN_RECORDS = [f"{RAW}/{job.cell.cell_id}/rep-{job.repetition}.json" for job in JOBS]
+# Runs already present from other hosts or grids (e.g. `dvc pull`ed reference runs) are pooled.
+POOLED_RECORDS = sorted(set(str(p) for p in Path(RAW_ROOT).glob("*/*/*/rep-*.json")) - set(RUN_RECORDS))
+COMPILE_CACHE = f".cache/inductor/{GRID.name}"  # one torch.compile cache per grid
+LOGS = f"logs/{GRID.name}"
+
+DB = "data/results.duckdb"
+PARQUET = "data/parquet"
+ANALYSIS = "data/analysis"
+FIGURES = "paper/build/figures"
+PAPER = "paper/build/paper.pdf"
+
+
+def fwbench_commands() -> set[str]:
+    """Subcommands the installed package provides (a stage module may not exist yet)."""
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    sub = parser.add_subparsers()
+    for name in COMMAND_MODULES:
+        try:
+            importlib.import_module(name).register(sub)
+        except ImportError:
+            continue
+    return set(sub.choices)
+
+
+# The default target is the newest stage whose command exists: the paper, else figures, ...
+STAGE_TARGETS = {"paper": [PAPER], "figures": [FIGURES], "analyze": [ANALYSIS], "ingest": [DB], "run": RUN_RECORDS}
+_COMMANDS = fwbench_commands()
+DEFAULT_TARGET = next((t for cmd, t in STAGE_TARGETS.items() if cmd in _COMMANDS), RUN_RECORDS)
+
+# Timing runs must never overlap. The profiles set `--resources bench_slot=1`; a plain
+# `snakemake --cores all` without a profile gets the same limit here.
+if "bench_slot" not in workflow.global_resources:
+    workflow.register_resource("bench_slot", 1)
+
+
+wildcard_constraints:
+    cell="|".join(CELLS),  # only this grid's cells: records of removed cells stay plain inputs
+    rep=r"\d+",
+
+
+localrules:
+    all,
+    runs,
+    dataset,
+    analysis,
+    figures,
+    paper,
+

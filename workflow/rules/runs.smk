@@ -1,0 +1,32 @@
+# Stage 1: one job per (cell, repetition), each a fresh `fwbench run` process.
+#  - bench_slot=1: no two timing runs overlap, whatever --cores says (see common.smk/profiles).
+#  - priority: repetition k of every cell runs before repetition k+1 of any cell, so slow drift
+#    of the machine spreads over all cells instead of landing on one.
+#  - --keep-going: a failed run still writes its (failure) record; the workflow goes on.
+#  - The record is written atomically by the harness; a killed job leaves no file and is rerun.
+#  - params.command is a fwbench.grid.RunCommand object: Snakemake does not track it as a param,
+#    so editing the grid (hash, version, protocol) adds or removes runs without rerunning others.
+
+
+rule run_benchmark:
+    """Measure one repetition of one cell and write its raw run record."""
+    output:
+        record=f"{RAW}/{{cell}}/rep-{{rep}}.json",
+    log:
+        f"{LOGS}/run_benchmark/{SYSTEM_ID}/{{cell}}/rep-{{rep}}.log",
+    params:
+        command=lambda wildcards, output: fwgrid.run_command(
+            GRID, CELLS[wildcards.cell], int(wildcards.rep), output.record, COMPILE_CACHE
+        ),
+    threads: lambda wildcards: CELLS[wildcards.cell].cell.threads
+    resources:
+        bench_slot=1,
+    priority: lambda wildcards: GRID.repetitions - int(wildcards.rep)
+    shell:
+        "{params.command} > {log} 2>&1"
+
+
+rule runs:
+    """Target: every run of the grid on this host (data/raw/<grid>/<system-id>/)."""
+    input:
+        RUN_RECORDS,
