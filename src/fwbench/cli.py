@@ -17,6 +17,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "fwbench.harness.cli",
     "fwbench.dataset.cli",
     "fwbench.stats.cli",
+    "fwbench.grid_cli",
 )
 
 
