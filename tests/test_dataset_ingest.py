@@ -318,3 +318,11 @@ def test_hidden_temp_files_are_ignored(dataset: Dataset) -> None:
     (dataset.paths[0].parent / ".rep-9.json").write_text("{")
     assert dataset.ingest().counts["files"] == len(dataset.paths)
     assert os.path.exists(dataset.db)
+
+
+def test_database_file_is_readable_by_the_duckdb_1_5_cli(dataset: Dataset) -> None:
+    """duckdb-cli on PyPI (1.5.x) cannot read the 2.0 storage format; new files use the 1.5 format."""
+    dataset.ingest()
+    dataset.ingest()  # reopening and writing again keeps the format
+    tags = dataset.sql("SELECT tags FROM duckdb_databases() WHERE database_name = current_database()")[0][0]
+    assert tags["storage_version"].startswith("v1.5.0")

@@ -18,6 +18,10 @@ from fwbench import paths
 from fwbench.dataset.tables import TABLES, TABLES_BY_NAME
 
 VIEWS_SQL = "views.sql"
+# New database files are written in the storage format of DuckDB 1.5, so the duckdb CLI from PyPI
+# (duckdb-cli 1.5.x; the 2.0 format is unreadable to it) opens the same file. The format is fixed
+# when the file is created and kept by later connections.
+STORAGE_COMPATIBILITY = "v1.5.0"
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -38,8 +42,9 @@ def connect(db_path: str | os.PathLike[str] | None = None, read_only: bool = Fal
     path = Path(db_path) if db_path is not None else default_db()
     if read_only and not path.exists():
         raise FileNotFoundError(f"{path}: no results database; run `fwbench ingest` first")
-    if not read_only:
+    if not read_only and not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
+        duckdb.connect(str(path), config={"storage_compatibility_version": STORAGE_COMPATIBILITY}).close()
     return duckdb.connect(str(path), read_only=read_only)
 
 
