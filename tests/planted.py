@@ -26,6 +26,16 @@ def planted_records(cells: dict[Cell, float], *, reps: int = 6, seed: int = 0,
             for rep in range(reps) for cell, ms in cells.items()]
 
 
+_S, _I, _F = pl.String, pl.Int64, pl.Float64
+RUN_SCHEMA: dict[str, pl.DataType] = {
+    "run_id": _S, "system_id": _S, "grid_name": _S, "cell_id": _S, "repetition": _I, "framework": _S,
+    "mode": _S, "model": _S, "size": _S, "phase": _S, "batch_size": _I, "seq_len": _I, "device": _S,
+    "threads": _I, "dtype": _S, "status": _S, "error": _S, "first_step_s": _F, "import_s": _F, "build_s": _F,
+    "throughput": _F, "peak_rss_above_import_mb": _F, "device_peak_mb": _F, "params": _I,
+    "flops_per_sample": _F, "compile_cache_state": _S, "median_step_ms": _F,
+}
+
+
 def records_to_frames(records: list[dict[str, Any]]) -> dict[str, pl.DataFrame]:
     """The `runs` and `steps` frames of the dataset contract, from raw records."""
     runs, steps = [], []
@@ -47,7 +57,7 @@ def records_to_frames(records: list[dict[str, Any]]) -> dict[str, pl.DataFrame]:
             steps.extend({"run_id": r["run_id"], "step_index": i, "phase": phase, "ms": ms}
                          for i, ms in enumerate(r["steps"][key]))
     schema = {"run_id": pl.String, "step_index": pl.Int64, "phase": pl.String, "ms": pl.Float64}
-    return {"runs": pl.DataFrame(runs, infer_schema_length=None), "steps": pl.DataFrame(steps, schema=schema)}
+    return {"runs": pl.DataFrame(runs, schema=RUN_SCHEMA), "steps": pl.DataFrame(steps, schema=schema)}
 
 
 def framework_cells(torch_ms: float, tf_ms: float, **overrides: Any) -> dict[Cell, float]:

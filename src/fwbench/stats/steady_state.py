@@ -4,15 +4,18 @@ Steps within a run are not independent and the first measured steps may still be
 (allocator, caches, autotuning), so the run statistic is the median of the *detected* steady
 state, not of every step. Rule (documented in the paper):
 
-1. Change points on log(step ms) by PELT (ruptures, l2 cost, min segment 3 steps) with penalty
+1. Change points on log(step ms) by PELT (ruptures, l2 cost, min segment 5 steps) with penalty
    ``beta * sigma^2 * ln(n)``: sigma is the robust noise scale (MAD of first differences / sqrt 2,
-   which level shifts barely move), beta = 3 (a BIC-like penalty with a safety factor).
+   which level shifts barely move), beta = 4 (a BIC-like penalty with a safety factor; on clean
+   lognormal series of 30 steps it gives < 0.5% spurious change points that matter).
 2. Warm-up ends at the first change point after which every remaining segment's median is within
    ``level_tol`` (5%) of the median of all remaining steps: detectable but practically equal
    levels are merged, a decaying transient is cut off.
 3. The run has no steady state (flagged, excluded from step-time statistics, reported) when fewer
-   than ``min_steady`` steps remain, or the remaining steps drift: Theil-Sen slope over the steady
-   part changes the level by more than ``drift_tol`` (10%) with a 95% slope CI excluding zero.
+   than ``min_steady`` (10) steps or fewer than ``min_fraction`` (half) of the measured steps
+   remain (the warm-up did not clearly end: a run that drifts throughout ends here), or the
+   remaining steps drift: the Theil-Sen slope changes the level by more than ``drift_tol`` (10%)
+   with a 95% slope CI excluding zero.
 """
 
 from __future__ import annotations
@@ -22,10 +25,11 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-PENALTY_BETA = 3.0
-MIN_SEGMENT = 3
+PENALTY_BETA = 4.0
+MIN_SEGMENT = 5
 LEVEL_TOL = 0.05
 MIN_STEADY = 10
+MIN_FRACTION = 0.5
 DRIFT_TOL = 0.10
 
 
@@ -125,6 +129,7 @@ def detect_steady_state(
     beta: float = PENALTY_BETA,
     level_tol: float = LEVEL_TOL,
     min_steady: int = MIN_STEADY,
+    min_fraction: float = MIN_FRACTION,
     drift_tol: float = DRIFT_TOL,
 ) -> SteadyState:
     """Steady state of one run's measured step times (ms, in order)."""
@@ -143,9 +148,10 @@ def detect_steady_state(
     change, significant = drift(steady)
     base = dict(n_measured=n, steady_start=start, n_steady=len(steady), all_median_ms=all_med,
                 drift_pct=100 * change, n_change_points=len(cps))
-    if len(steady) < min_steady:
-        return SteadyState(False, f"no steady state: only {len(steady)} steps after the last level change "
-                                  f"(< {min_steady})", steady_median_ms=None, **base)
+    needed = max(min_steady, math.ceil(min_fraction * n))
+    if len(steady) < needed:
+        return SteadyState(False, f"no steady state: only {len(steady)} of {n} steps after the last level "
+                                  f"change (< {needed})", steady_median_ms=None, **base)
     if significant and abs(change) > drift_tol:
         return SteadyState(False, f"drift: steady part changes by {100 * change:+.1f}% "
                                   f"(> {100 * drift_tol:.0f}%)", steady_median_ms=None, **base)

@@ -1,0 +1,76 @@
+"""Steady-state detection: planted warm-up transients are found, clean runs are left whole."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import ruptures as rpt
+
+from fwbench.stats.metrics import run_table, steady_state_table
+from fwbench.stats.steady_state import _l2_cost, detect_steady_state
+from fwbench.synthetic import base_cell, step_times
+from planted import planted_frames
+
+
+def test_planted_transient_is_cut_off() -> None:
+    rng = np.random.default_rng(11)
+    starts, errors = [], []
+    for _ in range(60):
+        steps = step_times(rng, 50.0, 40, noise=0.03, transient_steps=10, transient_factor=2.0)
+        state = detect_steady_state(steps)
+        assert state.ok, state.reason
+        starts.append(state.steady_start)
+        errors.append(state.steady_median_ms / 50.0 - 1.0)
+    starts = np.array(starts)
+    # the planted decay is > 5% above the level for its first ~8 steps, and over by step 10
+    assert np.mean((starts >= 5) & (starts <= 13)) >= 0.95
+    assert np.median(starts) >= 7
+    assert np.max(np.abs(errors)) < 0.03
+
+
+def test_clean_run_keeps_every_step() -> None:
+    rng = np.random.default_rng(12)
+    states = [detect_steady_state(step_times(rng, 20.0, 30, noise=0.03)) for _ in range(60)]
+    assert all(s.ok for s in states)
+    assert np.mean([s.steady_start == 0 for s in states]) >= 0.95
+
+
+def test_drift_and_short_runs_are_flagged_not_used() -> None:
+    rng = np.random.default_rng(13)
+    drifting = 50.0 * np.linspace(1.0, 1.4, 40) * np.exp(rng.normal(0, 0.01, 40))
+    state = detect_steady_state(drifting)
+    assert not state.ok and state.steady_median_ms is None
+    assert "drift" in state.reason or "no steady state" in state.reason
+    short = detect_steady_state([10.0, 10.1, 9.9])
+    assert not short.ok and "too few measured steps" in short.reason
+    assert not detect_steady_state([]).ok
+
+
+def test_cumsum_cost_matches_ruptures_l2() -> None:
+    rng = np.random.default_rng(14)
+    for _ in range(10):
+        x = np.log(step_times(rng, 50.0, 40, 0.03, transient_steps=10)).reshape(-1, 1)
+        for pen in (0.001, 0.01):
+            ours = rpt.Pelt(custom_cost=_l2_cost(), min_size=5, jump=1).fit(x).predict(pen=pen)
+            theirs = rpt.Pelt(model="l2", min_size=5, jump=1).fit(x).predict(pen=pen)
+            assert ours == theirs
+
+
+def test_table_flags_failed_runs_and_keeps_them() -> None:
+    frames = planted_frames({base_cell(): 30.0}, reps=3, seed=1)
+    failed = planted_frames({base_cell(): 30.0}, reps=2, seed=2, status="failed")
+    runs = frames["runs"].vstack(failed["runs"])
+    steady = steady_state_table(runs, frames["steps"])
+    assert steady.height == 5
+    bad = steady.filter(~steady["ok"])
+    assert bad.height == 2 and all(r.startswith("status failed") for r in bad["reason"])
+    per_run = run_table(runs, steady)
+    assert per_run.filter(per_run["status"] != "ok")["step_ms"].null_count() == 2
+
+
+@pytest.mark.parametrize("transient", [0, 8])
+def test_run_statistic_is_steady_median(transient: int) -> None:
+    frames = planted_frames({base_cell(): 40.0}, reps=4, seed=3, transient_steps=transient, run_noise=0.0)
+    steady = steady_state_table(frames["runs"], frames["steps"])
+    assert steady["ok"].all()
+    assert np.allclose(steady["steady_median_ms"].to_numpy(), 40.0, rtol=0.03)
