@@ -35,8 +35,12 @@ LOGS = f"logs/{GRID.name}"
 DB = "data/results.duckdb"
 PARQUET = "data/parquet"
 ANALYSIS = "data/analysis"
-FIGURES = "paper/build/figures"
-PAPER = "paper/build/paper.pdf"
+PAPER_BUILD = "paper/build"
+FIGURES = f"{PAPER_BUILD}/figures"
+REPORT_HTML = f"{PAPER_BUILD}/report.html"
+PAPER_GENERATED = f"{PAPER_BUILD}/generated"
+PAPER = f"{PAPER_BUILD}/paper.pdf"
+PAPER_SOURCES = sorted(str(p) for p in Path("paper").rglob("*.typ") if PAPER_BUILD not in str(p))
 
 
 def fwbench_commands() -> set[str]:

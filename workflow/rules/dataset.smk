@@ -1,12 +1,14 @@
-# Stage 2: validate every raw record under data/raw (this host's runs and any pooled ones from
-# other hosts) into data/results.duckdb + data/parquet/.
+# Stage 2: validate every raw record under data/raw (this host's runs of the grid and any pooled
+# ones: other hosts' runs pulled with DVC, other grids) into data/results.duckdb + data/parquet/.
+# The host is a column (system_id) of every table, so the analysis can treat it as a factor.
 
 
 rule ingest_runs:
-    """Build the dataset from all raw run records."""
+    """Build the dataset (DuckDB tables and views, Parquet) from all raw run records."""
     input:
         runs=RUN_RECORDS,
         pooled=POOLED_RECORDS,
+        schema="workflow/schemas/run.schema.yaml",
     output:
         db=DB,
         parquet=directory(PARQUET),

@@ -1,17 +1,20 @@
-# Stage 4: the paper's figures from the dataset and the analysis.
+# Stage 4: the figures (SVG/PNG/Vega-Lite) and the interactive HTML report.
 
 
 rule render_figures:
-    """Render every figure (SVG/PNG + interactive HTML)."""
+    """Render every figure of analysis/figures.yaml and the HTML report."""
     input:
         db=DB,
         analysis=ANALYSIS,
+        registry="analysis/figures.yaml",
     output:
         figures=directory(FIGURES),
+        html=REPORT_HTML,
     log:
         f"{LOGS}/render_figures.log",
     shell:
-        "fwbench figures --db {input.db} --out {output.figures} > {log} 2>&1"
+        "fwbench figures --db {input.db} --registry {input.registry} --out {output.figures}"
+        " --html {output.html} > {log} 2>&1"
 
 
 rule figures:

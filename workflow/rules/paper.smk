@@ -1,18 +1,20 @@
-# Stage 5: the paper; every number and figure in it is generated.
+# Stage 5: the paper; every number and table in it is generated from the database.
 
 
 rule build_paper:
-    """Typeset paper/build/paper.pdf from the analysis and the figures."""
+    """Write the generated numbers/tables and typeset paper/build/paper.pdf."""
     input:
         db=DB,
         analysis=ANALYSIS,
         figures=FIGURES,
+        sources=PAPER_SOURCES,
     output:
         pdf=PAPER,
+        generated=directory(PAPER_GENERATED),
     log:
         f"{LOGS}/build_paper.log",
     shell:
-        "fwbench paper --out {output.pdf} > {log} 2>&1"
+        "fwbench paper --db {input.db} --build {PAPER_BUILD} --figures-dir {input.figures} > {log} 2>&1"
 
 
 rule paper:

@@ -1,0 +1,167 @@
+"""End to end: the smoke grid through the whole workflow in a fresh copy of the checkout.
+
+One module-scoped run feeds several tests: complete outputs, nothing to do afterwards, runs
+interleaved and never overlapping, an edited grid adding only its new runs, and runs pooled from
+a second host. A second copy is killed mid-grid and restarted: no run lost or duplicated.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from fwbench.records import read_record
+from test_workflow_helpers import (copy_checkout, env_for, grid_cells, kill_processes_in, nothing_to_do,
+                                   records_under, snakemake, system_id, VENV_BIN)
+
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("workflow_e2e")]
+
+
+class SmokeRun:
+    def __init__(self, root: Path, proc: subprocess.CompletedProcess[str], seconds: float) -> None:
+        self.root, self.proc, self.seconds = root, proc, seconds
+        self.system_id = system_id(root)
+        self.raw = root / "data" / "raw" / "smoke" / self.system_id
+        self.cells = grid_cells(root, "smoke")
+
+
+@pytest.fixture(scope="module")
+def smoke(tmp_path_factory: pytest.TempPathFactory) -> SmokeRun:
+    root = copy_checkout(tmp_path_factory.mktemp("smoke") / "repo")
+    start = time.monotonic()
+    proc = snakemake(root, "--cores", "all", "--config", "grid=smoke", timeout=1200)
+    seconds = time.monotonic() - start
+    print(f"smoke workflow: {seconds:.0f} s wall")  # reported with -s; never asserted
+    return SmokeRun(root, proc, seconds)
+
+
+def _interval(record: dict[str, Any]) -> tuple[datetime, datetime]:
+    return datetime.fromisoformat(record["started_at"]), datetime.fromisoformat(record["finished_at"])
+
+
+def test_smoke_workflow_builds_every_stage(smoke: SmokeRun) -> None:
+    assert smoke.proc.returncode == 0, smoke.proc.stderr[-4000:]
+    records = records_under(smoke.raw)
+    assert len(records) == 2 * len(smoke.cells)
+    for path, record in records.items():
+        read_record(path)  # schema-valid
+        assert record["cell_id"] == path.parent.name and path.name == f"rep-{record['repetition']}.json"
+        assert record["grid"]["name"] == "smoke" and record["system"]["system_id"] == smoke.system_id
+    assert (smoke.root / "data" / "results.duckdb").is_file()
+    for stage_output in ("data/analysis", "paper/build/figures", "paper/build/paper.pdf"):
+        assert (smoke.root / stage_output).exists(), stage_output
+    assert (smoke.root / "logs" / "smoke" / "ingest_runs.log").is_file()
+
+
+def test_runs_are_interleaved_and_never_overlap(smoke: SmokeRun) -> None:
+    records = sorted(records_under(smoke.raw).values(), key=lambda r: r["started_at"])
+    reps = [r["repetition"] for r in records]
+    assert reps == sorted(reps), "repetition k of every cell runs before repetition k+1 of any"
+    for earlier, later in zip(records, records[1:]):
+        assert _interval(earlier)[1] <= _interval(later)[0], "two timing runs overlapped"
+
+
+def test_complete_run_leaves_nothing_to_do(smoke: SmokeRun) -> None:
+    proc = snakemake(smoke.root, "-n", "--config", "grid=smoke")
+    assert nothing_to_do(proc), proc.stdout[-3000:]
+
+
+def test_editing_the_grid_adds_only_the_new_runs(smoke: SmokeRun) -> None:
+    grid_file = smoke.root / "workflow" / "grids" / "smoke.yaml"
+    original = grid_file.read_text()
+    data = yaml.safe_load(original)
+    data["version"] += 1
+    data["protocol"]["steps"] += 1  # a protocol edit does not rerun measured cells either
+    data["cells"].append({"name": "new", "frameworks": {"torch": ["eager"]}, "models": {"lstm": ["tiny"]},
+                          "phases": ["infer"], "batch_sizes": [4], "seq_lens": [8], "threads": [1]})
+    try:
+        grid_file.write_text(yaml.safe_dump(data))
+        proc = snakemake(smoke.root, "-n", "--config", "grid=smoke", "--", "runs")
+    finally:
+        grid_file.write_text(original)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    new_cells = set(grid_cells_after := [c for c in _planned_cells(proc.stdout)])
+    assert len(grid_cells_after) == 2 and len(new_cells) == 1 and not new_cells & set(smoke.cells)
+
+
+def _planned_cells(text: str) -> list[str]:
+    return [line.split("cell=")[1].split(",")[0] for line in text.splitlines() if "wildcards: cell=" in line]
+
+
+def test_runs_from_two_hosts_are_pooled_in_the_dataset(smoke: SmokeRun) -> None:
+    from fwbench.synthetic import base_cell, fake_system, write_dataset
+
+    other = fake_system("second-host")
+    assert other["system_id"] != smoke.system_id
+    write_dataset(smoke.root / "data" / "raw", {base_cell(size="tiny", batch_size=8): 20.0}, reps=2,
+                  grid_name="smoke", system=other)
+    dry = snakemake(smoke.root, "-n", "--config", "grid=smoke", "--", "dataset")
+    assert "ingest_runs" in dry.stdout and "run_benchmark" not in dry.stdout  # no rerun of this host's runs
+    snakemake(smoke.root, "--cores", "all", "--config", "grid=smoke", "--", "dataset", check=True)
+    import duckdb
+
+    con = duckdb.connect(str(smoke.root / "data" / "results.duckdb"), read_only=True)
+    try:
+        hosts = dict(con.execute("SELECT system_id, count(*) FROM runs GROUP BY system_id").fetchall())
+    finally:
+        con.close()
+    assert hosts == {smoke.system_id: 2 * len(smoke.cells), other["system_id"]: 2}
+
+
+# --- resume after a kill -----------------------------------------------------------------------
+
+RESUME_GRID = {
+    "version": 1,
+    "repetitions": 3,
+    "protocol": {"warmup": 1, "steps": 3, "timeout": 120},
+    "cells": [
+        {"name": "torch", "frameworks": {"torch": ["eager"]}, "models": {"cnn": ["tiny"]},
+         "phases": ["train", "infer"], "batch_sizes": [4], "threads": [1]},
+        {"name": "no-gpu-here", "frameworks": {"torch": ["eager"]}, "models": {"cnn": ["tiny"]},
+         "phases": ["infer"], "batch_sizes": [4], "threads": [1], "devices": ["cuda"]},
+    ],
+}
+
+
+def test_killed_run_restarts_without_losing_or_duplicating_runs(tmp_path: Path) -> None:
+    root = copy_checkout(tmp_path / "repo")
+    (root / "workflow" / "grids" / "resume.yaml").write_text(yaml.safe_dump(RESUME_GRID))
+    raw = root / "data" / "raw" / "resume" / system_id(root)
+    argv = [str(VENV_BIN / "snakemake"), "--cores", "all", "--config", "grid=resume", "--", "runs"]
+    proc = subprocess.Popen(argv, cwd=root, env=env_for(root), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 600
+        while len(list(raw.rglob("rep-*.json"))) < 3 and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert proc.poll() is None, "the grid finished before it could be killed"
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)  # snakemake and its job shells: a hard crash
+        except ProcessLookupError:
+            pass
+        proc.wait()
+        kill_processes_in(root)  # benchmark workers run in their own session
+    before = {p: r["run_id"] for p, r in records_under(raw).items()}
+    assert 3 <= len(before) < 9
+
+    snakemake(root, "--unlock", "--config", "grid=resume", check=True)  # the crash left the lock
+    restart = snakemake(root, "--cores", "all", "--config", "grid=resume", "--", "runs")
+    assert restart.returncode == 0, restart.stderr[-3000:]
+
+    after = records_under(raw)
+    assert len(after) == 9 == len({(r["cell_id"], r["repetition"]) for r in after.values()})
+    assert {p: after[p]["run_id"] for p in before} == before, "a run finished before the kill was redone"
+    assert not list(raw.rglob("*.tmp")), "a half-written record was left behind"
+    statuses = {(r["cell"]["device"], r["status"]) for r in after.values()}
+    assert {s for d, s in statuses if d == "cpu"} == {"ok"}
+    assert "ok" not in {s for d, s in statuses if d == "cuda"}  # the failure is a record; the grid went on
+    assert nothing_to_do(snakemake(root, "-n", "--config", "grid=resume", "--", "runs"))
