@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import polars as pl
 import pytest
 import ruptures as rpt
 
@@ -74,3 +75,11 @@ def test_run_statistic_is_steady_median(transient: int) -> None:
     steady = steady_state_table(frames["runs"], frames["steps"])
     assert steady["ok"].all()
     assert np.allclose(steady["steady_median_ms"].to_numpy(), 40.0, rtol=0.03)
+
+
+def test_first_step_split_by_compile_cache_state() -> None:
+    frames = planted_frames({base_cell(framework="torch", mode="compile"): 30.0}, reps=4, seed=4)
+    runs = frames["runs"].with_columns(
+        pl.when(pl.col("repetition") < 2).then(pl.lit("cold")).otherwise(pl.lit("warm")).alias("compile_cache_state"))
+    per_run = run_table(runs, steady_state_table(runs, frames["steps"]))
+    assert per_run["first_step_s"].null_count() == 2 and per_run["first_step_warm_s"].null_count() == 2

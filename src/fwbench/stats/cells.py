@@ -19,6 +19,7 @@ SUMMARIES: dict[str, str] = {
     "step_ms": "step_ms",
     "throughput_sps": "throughput_sps",
     "first_step_s": "first_step_s",
+    "first_step_warm_s": "first_step_warm_s",
     "peak_rss_above_import_mb": "peak_rss_above_import_mb",
     "device_peak_mb": "device_peak_mb",
 }

@@ -34,7 +34,8 @@ from fwbench.stats.comparisons import Comparisons
 from fwbench.stats.metrics import KEY_FIELDS, METRICS, in_scope, scopes
 
 CLAIMS_FILE = ANALYSIS_DIR / "claims.yaml"
-CLAIM_METRICS: tuple[str, ...] = ("step_time", "throughput", "first_step", "memory", "device_memory", "accuracy")
+CLAIM_METRICS: tuple[str, ...] = ("step_time", "throughput", "first_step", "first_step_warm", "memory",
+                                  "device_memory", "accuracy")
 REQUIREMENTS: tuple[str, ...] = ("multi_worker",)
 VERDICTS: tuple[str, ...] = ("supported", "contradicted", "no significant difference", "not testable here")
 _STRING_FILTERS = {"model": C.MODELS, "size": tuple(sorted({s for v in C.SIZES.values() for s in v})),

@@ -148,7 +148,7 @@ def compare(
                     "median_a": float(np.median(va)), "median_b": float(np.median(vb)),
                     "ratio": float(np.median(va) / np.median(vb)),
                     "direction": f"ratio = {metric.name} A/B; > 1: A ({a['framework']} {a['mode']}) "
-                                 f"{'slower' if metric.name in ('step_time', 'first_step') else 'uses more'}",
+                                 f"{'uses more' if 'memory' in metric.name else 'slower'}",
                     "ratio_low": math.nan, "ratio_high": math.nan, "ci_method": None,
                     "mwu_u": math.nan, "p_value": math.nan, "prob_a_lower": math.nan,
                     "equivalence_margin": margin, "tost_p": math.nan, "note": None,
