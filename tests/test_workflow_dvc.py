@@ -1,0 +1,93 @@
+"""Raw runs in DVC: `dvc add` per grid/host directory, status clean, push, pull into a fresh clone.
+
+Synthetic records stand in for measured runs (the DVC mechanics do not depend on their values).
+"""
+
+from __future__ import annotations
+
+import filecmp
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from fwbench.synthetic import base_cell, fake_system, write_dataset
+from test_workflow_helpers import copy_checkout, dvc, run
+
+pytestmark = pytest.mark.xdist_group("workflow_dvc")
+
+UP_TO_DATE = "Data and pipelines are up to date."
+
+
+def git(root: Path, *argv: str) -> str:
+    return run(root, "git", "-c", "user.name=t", "-c", "user.email=t@t", *argv, check=True).stdout
+
+
+def make_repo(root: Path) -> Path:
+    copy_checkout(root)
+    git(root, "init", "-q", "-b", "main")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "copy")
+    return root
+
+
+def add_host_runs(root: Path, host: str, grid: str = "default") -> Path:
+    cells = {base_cell(): 30.0, base_cell(framework="tensorflow", mode="function"): 25.0}
+    system = fake_system(host)
+    write_dataset(root / "data" / "raw", cells, reps=3, grid_name=grid, system=system)
+    return root / "data" / "raw" / grid / system["system_id"]
+
+
+def test_added_runs_are_clean_pushed_and_pulled_into_a_fresh_clone(tmp_path: Path) -> None:
+    root = make_repo(tmp_path / "repo")
+    host_a = add_host_runs(root, "host-a")
+    host_b = add_host_runs(root, "host-b")
+    for host in (host_a, host_b):  # one .dvc file per grid/host directory: hosts never conflict
+        dvc(root, "add", "-q", str(host.relative_to(root)))
+        assert host.with_suffix(".dvc").is_file()
+    ignored = (root / "data" / "raw" / "default" / ".gitignore").read_text()
+    assert f"/{host_a.name}" in ignored and f"/{host_b.name}" in ignored
+    status = dvc(root, "status", *(str(h.with_suffix(".dvc").relative_to(root)) for h in (host_a, host_b)))
+    assert UP_TO_DATE in status.stdout
+
+    remote = tmp_path / "remote"
+    dvc(root, "remote", "add", "-d", "tmp", str(remote))
+    dvc(root, "push", "-q")
+    assert any(p.is_file() for p in remote.rglob("*"))
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "runs of two hosts")
+
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(root), str(clone)], check=True)
+    assert not (clone / host_a.relative_to(root)).exists()  # git holds only the .dvc pointers
+    dvc(clone, "pull", "-q")
+    for host in (host_a, host_b):
+        restored = clone / host.relative_to(root)
+        cmp = filecmp.dircmp(host, restored)
+        assert not cmp.left_only and not cmp.right_only
+        files = sorted(p.relative_to(host) for p in host.rglob("*") if p.is_file())
+        assert files and all(filecmp.cmp(host / f, restored / f, shallow=False) for f in files)
+    assert UP_TO_DATE in dvc(clone, "status", *(str(h.with_suffix(".dvc").relative_to(root))
+                                                 for h in (host_a, host_b))).stdout
+
+
+def test_new_runs_show_in_status_until_added_again(tmp_path: Path) -> None:
+    root = make_repo(tmp_path / "repo")
+    host = add_host_runs(root, "host-a")
+    target = str(host.with_suffix(".dvc").relative_to(root))
+    dvc(root, "add", "-q", str(host.relative_to(root)))
+    write_dataset(root / "data" / "raw", {base_cell(phase="infer"): 10.0}, reps=1, grid_name="default",
+                  system=fake_system("host-a"))
+    assert "modified" in dvc(root, "status", target).stdout
+    dvc(root, "add", "-q", str(host.relative_to(root)))
+    assert UP_TO_DATE in dvc(root, "status", target).stdout
+
+
+def test_default_remote_is_a_directory_inside_the_repository(tmp_path: Path) -> None:
+    root = make_repo(tmp_path / "repo")
+    host = add_host_runs(root, "host-a")
+    dvc(root, "add", "-q", str(host.relative_to(root)))
+    dvc(root, "push", "-q")  # to the default remote: data/dvc-store, committed to git
+    store = root / "data" / "dvc-store"
+    assert any(p.is_file() for p in store.rglob("*"))
+    assert not run(root, "git", "check-ignore", "-q", "data/dvc-store/files").returncode == 0
