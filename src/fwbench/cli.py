@@ -18,6 +18,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "fwbench.dataset.cli",
     "fwbench.stats.cli",
     "fwbench.grid_cli",
+    "fwbench.figures.cli",
+    "fwbench.report.cli",
 )
 
 

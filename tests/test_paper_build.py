@@ -1,0 +1,70 @@
+"""The paper compiles from generated files, and two different datasets give different numbers
+(proof that no number in the paper is typed by hand)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from figures_data import build_db
+
+pytestmark = pytest.mark.xdist_group("figures")
+
+
+def _build(root: Path, name: str) -> Path:
+    """ingest + analyze a synthetic dataset, then `fwbench figures` and `fwbench paper` into root/build."""
+    db = build_db(root, name)
+    build = root / "build"
+    for args in (["figures", "--db", str(db), "--out", str(build / "figures"), "--html", str(build / "report.html")],
+                 ["paper", "--db", str(db), "--build", str(build)]):
+        proc = subprocess.run([sys.executable, "-m", "fwbench.cli", *args], capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stderr
+    return build
+
+
+@pytest.fixture(scope="module")
+def builds(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    return {name: _build(tmp_path_factory.mktemp(f"paper{name}"), name) for name in ("A", "B")}
+
+
+def test_paper_compiles(builds: dict[str, Path]) -> None:
+    for build in builds.values():
+        pdf = build / "paper.pdf"
+        assert pdf.read_bytes()[:5] == b"%PDF-" and pdf.stat().st_size > 20_000
+        assert (build / "report.html").stat().st_size > 0
+
+
+def test_numbers_differ_between_datasets(builds: dict[str, Path]) -> None:
+    a, b = (json.loads((builds[n] / "generated" / "numbers.json").read_text()) for n in ("A", "B"))
+    assert a["speed"]["speed_sentence"] != b["speed"]["speed_sentence"]
+    assert a["fastest"] != b["fastest"]
+    # planted effects come back out: A has torch faster, B TensorFlow faster
+    assert float(a["speed"]["speed_min"]) > 1 > float(b["speed"]["speed_max"])
+    ta, tb = (json.loads((builds[n] / "generated" / "tables.json").read_text()) for n in ("A", "B"))
+    assert ta["results"]["rows"] != tb["results"]["rows"]
+    assert ta["claims"]["rows"] and [r[-2] for r in ta["claims"]["rows"]] != [r[-2] for r in tb["claims"]["rows"]]
+
+
+@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="pdftotext (poppler-utils) not installed")
+def test_pdf_text_carries_the_generated_numbers(builds: dict[str, Path]) -> None:
+    texts = {}
+    for name, build in builds.items():
+        proc = subprocess.run(["pdftotext", "-layout", str(build / "paper.pdf"), "-"], capture_output=True, text=True)
+        texts[name] = " ".join(proc.stdout.split())
+        numbers = json.loads((build / "generated" / "numbers.json").read_text())
+        assert f"holds {numbers['dataset']['n_runs']} runs" in texts[name]
+        assert numbers["speed"]["speed_min"] in texts[name]
+    assert texts["A"] != texts["B"]
+
+
+def test_missing_manifest_is_a_clear_error(tmp_path: Path) -> None:
+    from fwbench.figures.data import FigureData
+    from fwbench.report.paper import build_paper
+
+    with pytest.raises(FileNotFoundError, match="fwbench figures"):
+        build_paper(FigureData(), tmp_path / "build")
