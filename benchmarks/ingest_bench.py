@@ -5,7 +5,7 @@
 1. Writes `runs` synthetic records (fwbench.synthetic.make_record; 10% warmup + 90% measured
    steps = `steps` step times each) in the data/raw layout. Written with orjson and without
    fsync: this setup is not what is measured.
-2. Times `fwbench.dataset.ingest` from scratch (target <= 30 s for 10,000 x 100), a no-change
+2. Times `fwbench.dataset.ingestion` from scratch (target <= 30 s for 10,000 x 100), a no-change
    re-ingest, and a re-ingest after 1% of the records changed.
 3. Times a per-cell (x phase) median over all step rows (10^6 for the defaults), target <= 0.5 s,
    through DuckDB on the results file, and the same through Polars on the Parquet files.
@@ -85,7 +85,7 @@ def main() -> None:
     import duckdb
     import polars as pl
 
-    from fwbench.dataset.ingest import ingest
+    from fwbench.dataset.ingestion import ingest
 
     work = args.workdir or Path(tempfile.mkdtemp(prefix="fwbench-ingest-bench-"))
     raw, db = work / "raw", work / "results.duckdb"

@@ -18,7 +18,7 @@ PLANTED: dict[str, dict[str, float]] = {"A": {"torch": 20.0, "tensorflow": 26.0}
 def build_db(root: Path, name: str, *, two_hosts: bool = True, resamples: int = 100) -> Path:
     """Write synthetic raw runs, ingest them and analyze them; returns the database path."""
     from fwbench import dataset
-    from fwbench.dataset.ingest import ingest  # not dataset.ingest: importing the submodule shadows it
+    from fwbench.dataset import ingest
     from fwbench.stats.analyze import analyze, write_analysis
 
     step = PLANTED[name]

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     import duckdb
     import polars as pl
 
-    from fwbench.dataset.ingest import IngestResult
+    from fwbench.dataset.ingestion import IngestResult
 
 __all__ = ["connect", "ingest", "load", "query", "write_table"]
 
@@ -40,8 +40,8 @@ def write_table(con: "duckdb.DuckDBPyConnection", name: str, df: "pl.DataFrame",
 
 def ingest(raw_dir: str | os.PathLike[str] | None = None, db_path: str | os.PathLike[str] | None = None,
            parquet_dir: str | os.PathLike[str] | None = None, **kwargs: Any) -> "IngestResult":
-    """Bring the database in line with the raw records (see fwbench.dataset.ingest)."""
-    from fwbench.dataset.ingest import ingest as _ingest
+    """Bring the database in line with the raw records (see fwbench.dataset.ingestion)."""
+    from fwbench.dataset.ingestion import ingest as _ingest
 
     return _ingest(raw_dir, db_path, parquet_dir, **kwargs)
 

@@ -34,7 +34,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _ingest(args: argparse.Namespace) -> int:
-    from fwbench.dataset.ingest import ingest
+    from fwbench.dataset.ingestion import ingest
 
     try:
         result = ingest(args.raw, args.db, args.parquet, dictionary=args.dictionary)
