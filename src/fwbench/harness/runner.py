@@ -14,6 +14,9 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any, TextIO
@@ -56,6 +59,41 @@ def _kill_group(pid: int) -> None:
         pass
 
 
+def _die_with_parent() -> None:
+    """In the worker before exec: get SIGKILL if the parent dies (Linux prctl PR_SET_PDEATHSIG).
+
+    The worker has its own session (so a timeout can kill its whole group); without this, a
+    parent killed by SIGKILL would leave it running unsupervised.
+    """
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+@contextmanager
+def _forward_termination(pgid: int) -> Iterator[None]:
+    """While waiting, SIGTERM/SIGHUP to the parent (a workflow cancelling the job) first kill the
+    worker's process group, then terminate the parent with the same signal."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        _kill_group(pgid)
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
 def _tail(text: str) -> str:
     text = text.strip()
     return text if len(text) <= LOG_TAIL_CHARS else "..." + text[-LOG_TAIL_CHARS:]
@@ -80,14 +118,19 @@ def run_worker(ctx: RunContext, log: TextIO | None = sys.stderr) -> WorkerResult
         with open(log_path, "w+", encoding="utf-8") as log_fh:
             proc = subprocess.Popen([sys.executable, "-m", "fwbench.harness.worker", spec_path, result_path],
                                     env=env, stdin=subprocess.DEVNULL, stdout=log_fh, stderr=subprocess.STDOUT,
-                                    start_new_session=True)
+                                    start_new_session=True, preexec_fn=_die_with_parent)
             timed_out = False
-            try:
-                proc.wait(timeout=ctx.timeout_s)
-            except subprocess.TimeoutExpired:
-                timed_out = True
-                _kill_group(proc.pid)
-                proc.wait()
+            with _forward_termination(proc.pid):
+                try:
+                    proc.wait(timeout=ctx.timeout_s)
+                except subprocess.TimeoutExpired:
+                    timed_out = True
+                    _kill_group(proc.pid)
+                    proc.wait()
+                except BaseException:  # Ctrl-C: no run record, but no orphaned worker either
+                    _kill_group(proc.pid)
+                    proc.wait()
+                    raise
             _kill_group(proc.pid)  # strays of a finished worker (e.g. compile workers)
             log_fh.seek(0)
             worker_log = log_fh.read()
