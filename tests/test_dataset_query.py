@@ -151,3 +151,14 @@ def test_example_readme_query(ingested: Dataset) -> None:
     (row,) = df.to_dicts()
     assert row["torch_samples_per_s"] > row["tensorflow_samples_per_s"]  # planted: torch 10 ms, tf 12 ms per step
     assert row["n_ok_runs"] == 6
+
+
+def test_write_table_twice_on_one_connection(tmp_path):
+    """DuckDB 2 refuses new work while a result is unfetched; write_table must leave none behind."""
+    import fwbench.dataset as fwdataset
+
+    con = fwdataset.connect(tmp_path / "results.duckdb")
+    for name in ("first_table", "second_table"):
+        fwdataset.write_table(con, name, pl.DataFrame({"x": [1, 2, 3]}))
+    assert con.execute("SELECT count(*) FROM second_table").fetchall() == [(3,)]
+    assert (tmp_path / "parquet" / "second_table.parquet").is_file()

@@ -208,7 +208,7 @@ def _write(con: Any, batch: Batch, stale_run_ids: list[str], removed: list[str],
                 con.unregister(f"_new_{name}")
         if stale_run_ids or len(batch):
             _rebuild_systems(con)
-        ingest_id = con.execute("SELECT coalesce(max(ingest_id), 0) + 1 FROM ingest_report").fetchone()[0]
+        ingest_id = con.execute("SELECT coalesce(max(ingest_id), 0) + 1 FROM ingest_report").fetchall()[0][0]
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")

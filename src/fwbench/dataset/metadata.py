@@ -74,7 +74,7 @@ def build_datapackage(con: duckdb.DuckDBPyConnection, parquet_dir: Path) -> dict
             "format": "parquet",
             "mediatype": "application/vnd.apache.parquet",
             "schema": schema,
-            "rows": con.execute(f"SELECT count(*) FROM {name}").fetchone()[0],
+            "rows": con.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0],
         }
         if known:
             resource["description"] = known.description

@@ -50,7 +50,8 @@ def connect(db_path: str | os.PathLike[str] | None = None, read_only: bool = Fal
 
 def db_file(con: duckdb.DuckDBPyConnection) -> Path | None:
     """The file behind a connection (None for an in-memory database)."""
-    row = con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchone()
+    row = con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchall()
+    row = row[0] if row else None
     return Path(row[0]) if row and row[0] else None
 
 
