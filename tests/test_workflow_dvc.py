@@ -6,13 +6,14 @@ Synthetic records stand in for measured runs (the DVC mechanics do not depend on
 from __future__ import annotations
 
 import filecmp
+import re
 import subprocess
 from pathlib import Path
 
 import pytest
 
 from fwbench.synthetic import base_cell, fake_system, write_dataset
-from test_workflow_helpers import copy_checkout, dvc, run
+from test_workflow_helpers import copy_checkout, dvc, run, snakemake
 
 pytestmark = pytest.mark.xdist_group("workflow_dvc")
 
@@ -69,6 +70,16 @@ def test_added_runs_are_clean_pushed_and_pulled_into_a_fresh_clone(tmp_path: Pat
         assert files and all(filecmp.cmp(host / f, restored / f, shallow=False) for f in files)
     assert UP_TO_DATE in dvc(clone, "status", *(str(h.with_suffix(".dvc").relative_to(root))
                                                  for h in (host_a, host_b))).stdout
+
+    # The fresh clone builds from the pulled runs without measuring (measure=false) ...
+    plan = snakemake(clone, "-n", "--config", "grid=default", "measure=false", "--", "dataset")
+    assert plan.returncode == 0, plan.stderr[-3000:]
+    assert "ingest_runs" in plan.stdout and "run_benchmark" not in plan.stdout
+    # ... and a rerun on this host adds its own runs beside the pulled ones (another system id).
+    plan = snakemake(clone, "-n", "--config", "grid=default", "--", "dataset")
+    assert re.search(r"^run_benchmark\s+\d+$", plan.stdout, re.M)
+    outputs = re.findall(r"^\s+output: (data/raw/\S+)$", plan.stdout, re.M)
+    assert outputs and not [o for o in outputs if f"/{host_a.name}/" in o or f"/{host_b.name}/" in o]
 
 
 def test_new_runs_show_in_status_until_added_again(tmp_path: Path) -> None:

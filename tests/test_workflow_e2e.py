@@ -143,6 +143,7 @@ def test_killed_run_restarts_without_losing_or_duplicating_runs(tmp_path: Path) 
         while len(list(raw.rglob("rep-*.json"))) < 3 and proc.poll() is None and time.monotonic() < deadline:
             time.sleep(0.2)
         assert proc.poll() is None, "the grid finished before it could be killed"
+        time.sleep(1.0)  # usually mid-job; a kill right after a record was written is handled too
     finally:
         try:
             os.killpg(proc.pid, signal.SIGKILL)  # snakemake and its job shells: a hard crash
@@ -154,12 +155,16 @@ def test_killed_run_restarts_without_losing_or_duplicating_runs(tmp_path: Path) 
     assert 3 <= len(before) < 9
 
     snakemake(root, "--unlock", "--config", "grid=resume", check=True)  # the crash left the lock
-    restart = snakemake(root, "--cores", "all", "--config", "grid=resume", "--", "runs")
+    # As `make reproduce` does: the default profile sets --rerun-incomplete (and bench_slot=1).
+    restart = snakemake(root, "--profile", "workflow/profiles/default", "--config", "grid=resume", "--", "runs")
     assert restart.returncode == 0, restart.stderr[-3000:]
 
     after = records_under(raw)
     assert len(after) == 9 == len({(r["cell_id"], r["repetition"]) for r in after.values()})
-    assert {p: after[p]["run_id"] for p in before} == before, "a run finished before the kill was redone"
+    redone = [p for p in before if after[p]["run_id"] != before[p]]
+    # Only a record Snakemake had not yet marked complete when killed may be measured again
+    # (records are written atomically, so it was whole; bench_slot=1 means at most one such job).
+    assert len(redone) <= 1 and all(str(p.relative_to(root)) in restart.stdout + restart.stderr for p in redone)
     assert not list(raw.rglob("*.tmp")), "a half-written record was left behind"
     statuses = {(r["cell"]["device"], r["status"]) for r in after.values()}
     assert {s for d, s in statuses if d == "cpu"} == {"ok"}

@@ -20,13 +20,24 @@ try:
 except fwgrid.GridError as exc:
     raise WorkflowError(str(exc)) from None
 
+def config_flag(key: str) -> bool:
+    """A yes/no config value; `--config key=false` arrives as the string 'false'."""
+    value = str(config[key]).lower()
+    if value not in ("true", "false", "1", "0", "yes", "no"):
+        raise WorkflowError(f"--config {key}={config[key]!r}: allowed: true, false")
+    return value in ("true", "1", "yes")
+
+
+MEASURE = config_flag("measure")
 SYSTEM_ID = config["system_id"] or system_id()
 CELLS = fwgrid.cells_by_id(GRID, cores=config["cores"])  # cell id -> GridCell, in grid order
 JOBS = fwgrid.expand_jobs(GRID, cores=config["cores"])  # repetition-major: the interleaved order
 
 RAW_ROOT = "data/raw"
 RAW = f"{RAW_ROOT}/{GRID.name}/{SYSTEM_ID}"  # this host's runs of this grid (a DVC-tracked dir)
-RUN_RECORDS = [f"{RAW}/{job.cell.cell_id}/rep-{job.repetition}.json" for job in JOBS]
+# measure=false builds everything from the runs already present (a fresh clone with the shipped
+# reference runs), without measuring this host.
+RUN_RECORDS = [f"{RAW}/{job.cell.cell_id}/rep-{job.repetition}.json" for job in JOBS] if MEASURE else []
 # Runs already present from other hosts or grids (e.g. `dvc pull`ed reference runs) are pooled.
 POOLED_RECORDS = sorted(set(str(p) for p in Path(RAW_ROOT).glob("*/*/*/rep-*.json")) - set(RUN_RECORDS))
 COMPILE_CACHE = f".cache/inductor/{GRID.name}"  # one torch.compile cache per grid
