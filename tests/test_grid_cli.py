@@ -1,0 +1,86 @@
+"""`fwbench grid`: list, validate, cells, jobs, and the wall-time estimate from measured runs."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from fwbench import grid as fwgrid
+from fwbench.grid_cli import estimate
+from fwbench.synthetic import make_record
+
+
+def main(*argv: str) -> int:
+    from fwbench.cli import main as fwbench_main
+
+    return fwbench_main(list(argv))
+
+
+def test_list_shows_every_grid_with_counts(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main("grid", "list") == 0
+    out = capsys.readouterr().out
+    smoke = fwgrid.load_grid("smoke")
+    assert f"smoke\tv{smoke.version}\t{len(fwgrid.expand_cells(smoke))} cells\t" in out
+    assert "default\t" in out and "full\t" in out and "gpu\t" in out
+
+
+def test_cells_and_jobs_match_the_expansion(capsys: pytest.CaptureFixture[str]) -> None:
+    grid = fwgrid.load_grid("smoke")
+    assert main("grid", "cells", "smoke") == 0
+    rows = capsys.readouterr().out.splitlines()
+    assert rows[0].startswith("cell_id\tblock\tframework")
+    assert [r.split("\t")[0] for r in rows[1:]] == [gc.cell_id for gc in fwgrid.expand_cells(grid)]
+    assert main("grid", "jobs", "smoke") == 0
+    jobs = [tuple(r.split("\t")) for r in capsys.readouterr().out.splitlines()[1:]]
+    assert jobs == [(str(j.repetition), j.cell.cell_id) for j in fwgrid.expand_jobs(grid)]
+
+
+def test_validate_bad_grid_exits_2_naming_file_field_allowed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = yaml.safe_load(fwgrid.grid_path("smoke").read_text())
+    data["cells"][0]["phases"] = ["training"]
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump(data))
+    assert main("grid", "validate", str(bad)) == 2
+    err = capsys.readouterr().err
+    assert str(bad) in err and "cells[0].phases[0]" in err and "allowed: train, infer" in err
+    assert main("grid", "validate", "smoke") == 0
+
+
+def _records(grid: fwgrid.Grid, seconds: dict[str, float]) -> list[dict]:
+    rng = np.random.default_rng(0)
+    out = []
+    for gc in fwgrid.expand_cells(grid):
+        if gc.cell.framework not in seconds:
+            continue
+        record = make_record(gc.cell, rng=rng, median_ms=10.0,
+                             started_at=datetime(2026, 1, 1, tzinfo=timezone.utc))
+        record["finished_at"] = (datetime(2026, 1, 1, tzinfo=timezone.utc)
+                                 + timedelta(seconds=seconds[gc.cell.framework])).isoformat()
+        out.append(record)
+    return out
+
+
+def test_estimate_sums_measured_durations_and_overhead() -> None:
+    grid = fwgrid.load_grid("smoke")
+    cells = fwgrid.expand_cells(grid)
+    est = estimate(grid, _records(grid, {"torch": 4.0, "tensorflow": 7.0}), overhead_s=0.5)
+    n_torch = sum(gc.cell.framework == "torch" for gc in cells)
+    expected = grid.repetitions * (n_torch * 4.5 + (len(cells) - n_torch) * 7.5)
+    assert est.seconds == pytest.approx(expected)
+    assert (est.jobs, est.measured_cells, est.guessed_cells, est.unknown_cells) == (len(cells) * 2, len(cells), 0, 0)
+
+
+def test_estimate_borrows_from_similar_cells_and_counts_unknown() -> None:
+    grid = fwgrid.load_grid("smoke")
+    records = _records(grid, {"torch": 4.0})
+    torch_cnn = [r for r in records if r["cell"]["model"] == "cnn"][:1]  # one torch cnn cell measured
+    est = estimate(grid, torch_cnn, overhead_s=0.0)
+    cells = fwgrid.expand_cells(grid)
+    n_similar = sum(gc.cell.framework == "torch" and gc.cell.model == "cnn" for gc in cells)
+    assert est.measured_cells == 1 and est.guessed_cells == n_similar - 1
+    assert est.unknown_cells == len(cells) - n_similar
+    assert est.seconds == pytest.approx(grid.repetitions * n_similar * 4.0)
