@@ -20,6 +20,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "fwbench.grid_cli",
     "fwbench.figures.cli",
     "fwbench.report.cli",
+    "fwbench.accuracy.cli",
 )
 
 

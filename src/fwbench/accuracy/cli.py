@@ -1,0 +1,124 @@
+"""`fwbench accuracy`: train one accuracy cell in a fresh process and write its record.
+
+Options are checked before anything runs, as in `fwbench run`: a bad value exits with status 2
+and an argparse message naming the option and its allowed values, and no file is written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import Any
+
+from fwbench import constants as C
+from fwbench.accuracy.spec import DEFAULT_MODE, LR_SCHEDULES, MODELS, AccuracyCell, DATASETS, LRSchedule
+from fwbench.cells import CellError
+from fwbench.harness.cli import DEFAULT_THREADS, _grid, _int_type, _positive_float
+
+# Defaults sized so the default grid's accuracy part (2 frameworks x 2 models x 5 seeds) fits in
+# about 5 minutes on the 2-core reference machine (see the report of issue 8).
+DEFAULT_SIZE: dict[str, str] = {"cnn": "tiny", "lstm": "tiny"}
+DEFAULT_EPOCHS: dict[str, int] = {"cnn": 4, "lstm": 6}
+DEFAULT_BATCH_SIZE = 32
+#: SGD lr per model: the speed benchmark's 0.01 for the CNN; the LSTM needs 0.1 to learn the
+#: periodic task within a few epochs. Same value in both frameworks either way.
+DEFAULT_LR: dict[str, float] = {"cnn": 0.01, "lstm": 0.1}
+DEFAULT_TIMEOUT_S = 1800.0
+
+_OPTION = {"batch_size": "--batch-size", "lr_schedule": "--lr-schedule"}
+
+
+def register(subparsers: Any) -> None:
+    acc = subparsers.add_parser("accuracy", help="train one model to a fixed number of epochs (accuracy track, "
+                                "claim C08) in a fresh process and write its record", description=__doc__.splitlines()[0])
+    pos, nonneg = _int_type(1), _int_type(0)
+    cell = acc.add_argument_group("cell")
+    cell.add_argument("--framework", required=True, choices=C.FRAMEWORKS)
+    cell.add_argument("--mode", help="default: " + ", ".join(f"{f} {m}" for f, m in DEFAULT_MODE.items()) + "; "
+                      + "; ".join(f"{fw}: {', '.join(modes)}" for fw, modes in C.MODES.items()))
+    cell.add_argument("--model", required=True, choices=MODELS,
+                      help="; ".join(f"{m} trains on {d}" for m, d in DATASETS.items()))
+    cell.add_argument("--size", help="default: " + ", ".join(f"{m} {s}" for m, s in DEFAULT_SIZE.items()) + "; "
+                      + "; ".join(f"{m}: {', '.join(C.SIZES[m])}" for m in MODELS))
+    cell.add_argument("--epochs", type=pos, help="default per model: " + ", ".join(f"{m} {e}" for m, e in DEFAULT_EPOCHS.items()))
+    cell.add_argument("--batch-size", type=pos, default=DEFAULT_BATCH_SIZE, help=f"default {DEFAULT_BATCH_SIZE}")
+    cell.add_argument("--lr-schedule", default="constant", choices=LR_SCHEDULES,
+                      help="step: lr x 0.1 at 50%% and 75%% of the epochs")
+    cell.add_argument("--lr", type=_positive_lr, help="base learning rate; default per model: "
+                      + ", ".join(f"{m} {v:g}" for m, v in DEFAULT_LR.items()))
+    cell.add_argument("--seed", type=nonneg, default=0, help="initial weights and data order; default 0")
+    cell.add_argument("--threads", type=pos, default=DEFAULT_THREADS, help=f"default {DEFAULT_THREADS}")
+    cell.add_argument("--device", default="cpu", choices=C.DEVICES)
+    run = acc.add_argument_group("run")
+    run.add_argument("--timeout", type=_positive_float, default=DEFAULT_TIMEOUT_S,
+                     help=f"seconds for the whole worker process, default {DEFAULT_TIMEOUT_S:g}")
+    run.add_argument("--out", required=True, help="path of the JSON accuracy record")
+    run.add_argument("--keep-going", action="store_true",
+                     help="exit 0 also for failed/oom/timeout runs (the record holds the status)")
+    run.add_argument("--grid-name")
+    run.add_argument("--grid-version")
+    run.add_argument("--grid-hash")
+    run.add_argument("--repetition", type=nonneg, default=0)
+    acc.set_defaults(func=handle_accuracy, _parser=acc)
+
+
+def _positive_lr(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid number {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"invalid value {text}; allowed: a positive number")
+    return value
+
+
+def build_cell(args: argparse.Namespace) -> AccuracyCell:
+    """The accuracy cell from parsed options, defaults filled per model; CellError on a bad value."""
+    epochs = args.epochs or DEFAULT_EPOCHS[args.model]
+    lr = args.lr if args.lr is not None else DEFAULT_LR[args.model]
+    return AccuracyCell(framework=args.framework, mode=args.mode or DEFAULT_MODE[args.framework], model=args.model,
+                        size=args.size or DEFAULT_SIZE[args.model], dataset=DATASETS[args.model], epochs=epochs,
+                        batch_size=args.batch_size, lr_schedule=LRSchedule.make(args.lr_schedule, epochs, lr),
+                        seed=args.seed, threads=args.threads, device=args.device)
+
+
+def handle_accuracy(args: argparse.Namespace) -> int:
+    parser: argparse.ArgumentParser = args._parser
+    try:
+        cell = build_cell(args)
+    except CellError as exc:
+        option = _OPTION.get(exc.field, f"--{exc.field.replace('_', '-')}")
+        context = f" for --framework {args.framework}" if exc.field == "mode" else ""
+        context = f" for --model {args.model}" if exc.field == "size" else context
+        parser.error(f"argument {option}: invalid value {exc.value!r}{context}; allowed: {exc.allowed}")
+    grid = _grid(args, parser)
+    if os.path.isdir(args.out):
+        parser.error(f"argument --out: {args.out!r} is a directory; allowed: a file path for the JSON record")
+
+    from fwbench.accuracy.runner import AccuracyContext, run_accuracy
+
+    ctx = AccuracyContext(cell=cell, timeout_s=args.timeout, grid=grid, repetition=args.repetition)
+    record = run_accuracy(ctx, args.out)
+    _summary(record, args.out)
+    if record["status"] in ("ok", "skipped") or args.keep_going:
+        return 0
+    return 1
+
+
+def _summary(record: dict[str, Any], out: str) -> None:
+    cell = record["cell"]
+    name = (f"{cell['framework']}/{cell['mode']} {cell['model']}-{cell['size']} on {cell['dataset']} "
+            f"seed {cell['seed']} ({record['cell_id']})")
+    if record["status"] == "ok":
+        train_s = record["timings"]["train_s"] or 0.0
+        line = (f"ok {name}: val accuracy {record['final_val_accuracy']:.4f} after {len(record['epochs'])} epochs, "
+                f"{train_s:.1f} s training")
+    else:
+        last = (record["error"] or "").strip().splitlines()[-1:] or [""]
+        line = f"{record['status']} {name}: {last[0]}"
+    print(f"{line} -> {out}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(1)

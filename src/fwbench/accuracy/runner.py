@@ -1,0 +1,121 @@
+"""Run one accuracy cell in a fresh worker process, enforce the timeout, always write the record.
+
+Process handling is the speed harness's (fwbench.harness.runner): the worker gets its own
+session so a timeout kills its whole process group, and `_classify` turns the worker's last
+report, exit code and timeout into a status (ok, failed, oom, timeout). The record is validated
+against workflow/schemas/accuracy.schema.yaml and written atomically (fwbench.records).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, TextIO
+
+from fwbench.accuracy.spec import KIND, AccuracyCell
+from fwbench.accuracy.worker import AccuracyResult, read_result
+from fwbench.constants import SCHEMA_VERSION
+from fwbench.harness.environment import worker_env
+from fwbench.harness.fingerprint import system_fingerprint
+from fwbench.harness.record import Grid, utc_now
+from fwbench.harness.runner import _classify, _kill_group
+from fwbench.records import validate_record, write_json_atomic
+
+SCHEMA = "accuracy"
+DEFAULT_TIMEOUT_S = 1800.0
+
+
+@dataclass
+class AccuracyContext:
+    """Everything about an accuracy run that the parent knows before the worker starts."""
+
+    cell: AccuracyCell
+    timeout_s: float = DEFAULT_TIMEOUT_S
+    grid: Grid | None = None
+    repetition: int = 0
+    run_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    started_at: str = field(default_factory=utc_now)
+
+
+def run_worker(ctx: AccuracyContext, log: TextIO | None = sys.stderr) -> AccuracyResult:
+    """Spawn the worker, wait at most ctx.timeout_s, and return its classified result."""
+    cell = ctx.cell
+    env = {**os.environ, **worker_env(cell.threads, cell.seed, cell.device, None)}
+    with tempfile.TemporaryDirectory(prefix="fwbench-acc-") as tmp:
+        spec_path, result_path, log_path = (os.path.join(tmp, n) for n in ("spec.json", "result.json", "worker.log"))
+        with open(spec_path, "w", encoding="utf-8") as fh:
+            json.dump({"cell": cell.to_dict()}, fh)
+        with open(log_path, "w+", encoding="utf-8") as log_fh:
+            proc = subprocess.Popen([sys.executable, "-m", "fwbench.accuracy.worker", spec_path, result_path],
+                                    env=env, stdin=subprocess.DEVNULL, stdout=log_fh, stderr=subprocess.STDOUT,
+                                    start_new_session=True)
+            timed_out = False
+            try:
+                proc.wait(timeout=ctx.timeout_s)
+            except subprocess.TimeoutExpired:
+                timed_out = True
+            except BaseException:  # Ctrl-C: no record, but no orphaned worker either
+                _kill_group(proc.pid)
+                proc.wait()
+                raise
+            _kill_group(proc.pid)
+            proc.wait()
+            log_fh.seek(0)
+            worker_log = log_fh.read()
+        if log is not None and worker_log.strip():
+            log.write(worker_log if worker_log.endswith("\n") else worker_log + "\n")
+        result = read_result(result_path) or AccuracyResult()
+    return _classify(result, proc.returncode, timed_out, ctx.timeout_s, worker_log)  # type: ignore[arg-type,return-value]
+
+
+def _round(value: float | None, digits: int = 6) -> float | None:
+    return None if value is None else round(float(value), digits)
+
+
+def build_record(ctx: AccuracyContext, result: AccuracyResult, system: dict[str, Any]) -> dict[str, Any]:
+    """A schema-valid accuracy record; final_val_accuracy only when every epoch finished (status ok)."""
+    ok = result.status == "ok"
+    epochs = [{"epoch": int(e["epoch"]), "lr": float(e["lr"]), "train_loss": float(e["train_loss"]),
+               "val_accuracy": float(e["val_accuracy"]), "wall_s": _round(e["wall_s"]),
+               "eval_s": _round(e["eval_s"]), "steps": int(e["steps"])} for e in result.epochs]
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "kind": KIND,
+        "run_id": ctx.run_id,
+        "cell": ctx.cell.to_dict(),
+        "cell_id": ctx.cell.cell_id,
+        "grid": None if ctx.grid is None else {"name": ctx.grid.name, "version": ctx.grid.version,
+                                               "hash": ctx.grid.hash},
+        "repetition": ctx.repetition,
+        "protocol": {"timeout_s": float(ctx.timeout_s)},
+        "status": result.status,
+        "error": None if ok else (result.error or f"run ended with status {result.status} and no error text"),
+        "started_at": ctx.started_at,
+        "finished_at": utc_now(),
+        "timings": {key: _round(value) for key, value in result.timings.items()},
+        "data": result.data,
+        "model_info": {"params": result.params},
+        "first_batch_loss": result.first_batch_loss,
+        "epochs": epochs,
+        "final_val_accuracy": epochs[-1]["val_accuracy"] if ok and epochs else None,
+        "system": system,
+    }
+
+
+def write_accuracy_record(path: str | os.PathLike[str], record: dict[str, Any]) -> None:
+    """Validate against the accuracy schema, then write atomically."""
+    validate_record(record, source=str(path), schema=SCHEMA)
+    write_json_atomic(path, record)
+
+
+def run_accuracy(ctx: AccuracyContext, out: str | os.PathLike[str], log: TextIO | None = sys.stderr) -> dict[str, Any]:
+    """Train ctx.cell in a fresh process and write its record to `out`; returns the record."""
+    result = run_worker(ctx, log=log)
+    record = build_record(ctx, result, system_fingerprint())
+    write_accuracy_record(out, record)
+    return record
