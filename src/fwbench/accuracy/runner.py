@@ -1,7 +1,8 @@
 """Run one accuracy cell in a fresh worker process, enforce the timeout, always write the record.
 
 Process handling is the speed harness's (fwbench.harness.runner): the worker gets its own
-session so a timeout kills its whole process group, and `_classify` turns the worker's last
+session so a timeout kills its whole process group, it dies with its parent (PDEATHSIG), a
+SIGTERM/SIGHUP to the parent kills it first, and `_classify` turns the worker's last
 report, exit code and timeout into a status (ok, failed, oom, timeout). The record is validated
 against workflow/schemas/accuracy.schema.yaml and written atomically (fwbench.records).
 """
@@ -23,7 +24,7 @@ from fwbench.constants import SCHEMA_VERSION
 from fwbench.harness.environment import worker_env
 from fwbench.harness.fingerprint import system_fingerprint
 from fwbench.harness.record import Grid, utc_now
-from fwbench.harness.runner import _classify, _kill_group
+from fwbench.harness.runner import _classify, _die_with_parent, _forward_termination, _kill_group
 from fwbench.records import validate_record, write_json_atomic
 
 SCHEMA = "accuracy"
@@ -53,16 +54,17 @@ def run_worker(ctx: AccuracyContext, log: TextIO | None = sys.stderr) -> Accurac
         with open(log_path, "w+", encoding="utf-8") as log_fh:
             proc = subprocess.Popen([sys.executable, "-m", "fwbench.accuracy.worker", spec_path, result_path],
                                     env=env, stdin=subprocess.DEVNULL, stdout=log_fh, stderr=subprocess.STDOUT,
-                                    start_new_session=True)
+                                    start_new_session=True, preexec_fn=_die_with_parent)
             timed_out = False
-            try:
-                proc.wait(timeout=ctx.timeout_s)
-            except subprocess.TimeoutExpired:
-                timed_out = True
-            except BaseException:  # Ctrl-C: no record, but no orphaned worker either
-                _kill_group(proc.pid)
-                proc.wait()
-                raise
+            with _forward_termination(proc.pid):
+                try:
+                    proc.wait(timeout=ctx.timeout_s)
+                except subprocess.TimeoutExpired:
+                    timed_out = True
+                except BaseException:  # Ctrl-C: no record, but no orphaned worker either
+                    _kill_group(proc.pid)
+                    proc.wait()
+                    raise
             _kill_group(proc.pid)
             proc.wait()
             log_fh.seek(0)

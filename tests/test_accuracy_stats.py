@@ -1,0 +1,124 @@
+"""Accuracy-track analysis on planted synthetic accuracies gives the planted verdicts (C08)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import polars as pl
+import pytest
+
+from fwbench.stats import accuracy as A
+
+N_RES = 500
+
+
+def _runs(gap_pp: float, *, noise_pp: float = 0.2, seeds: int = 5, models=("cnn", "lstm"),
+          frameworks=("torch", "tensorflow"), system: str = "sys1", rng_seed: int = 0) -> pl.DataFrame:
+    """Final accuracies per seed: a seed effect shared by both frameworks (same start, same data),
+    tensorflow = torch - gap_pp + independent noise."""
+    rng = np.random.default_rng(rng_seed)
+    rows = []
+    for model in models:
+        for seed in range(seeds):
+            base = 0.90 + rng.normal(0, 0.02)
+            for fw in frameworks:
+                acc = base + (0.0 if fw == "torch" else -gap_pp / 100) + rng.normal(0, noise_pp / 100)
+                rows.append({"run_id": f"{system}-{model}-{fw}-{seed}", "system_id": system, "framework": fw,
+                             "mode": "eager" if fw == "torch" else "function", "seed": seed, "status": "ok",
+                             "final_val_accuracy": acc, "model": model, "size": "tiny",
+                             "dataset": "digits" if model == "cnn" else "periodic", "epochs": 4, "batch_size": 32,
+                             "lr_schedule": "constant", "base_lr": 0.01, "threads": 2, "device": "cpu"})
+    return pl.DataFrame(rows)
+
+
+def test_equivalent_within_margin_is_supported() -> None:
+    row = A.c08_verdict(_runs(0.0))
+    assert row["verdict"] == "supported", row["reason"]
+    assert -A.MARGIN_PP < row["effect_low"] < row["effect"] < row["effect_high"] < A.MARGIN_PP
+    assert row["n_cells"] == 2 and row["n_runs"] == 20 and "paired" in row["ci_method"]
+
+
+def test_planted_five_point_gap_is_contradicted() -> None:
+    row = A.c08_verdict(_runs(5.0))
+    assert row["verdict"] == "contradicted", row["reason"]
+    assert row["effect"] == pytest.approx(5.0, abs=0.5)
+    assert row["effect_low"] > A.MARGIN_PP
+
+
+def test_noisy_small_gap_is_no_significant_difference() -> None:
+    row = A.c08_verdict(_runs(1.0, noise_pp=3.0, seeds=3))
+    assert row["verdict"] == "no significant difference", row["reason"]
+
+
+def test_one_framework_only_is_not_testable() -> None:
+    row = A.c08_verdict(_runs(0.0, frameworks=("torch",)))
+    assert row["verdict"] == "not testable here" and "both" in row["reason"]
+    empty = A.c08_verdict(_runs(0.0).filter(pl.col("status") == "failed"))
+    assert empty["verdict"] == "not testable here"
+
+
+def test_failed_runs_are_left_out_and_unpaired_seeds_use_welch() -> None:
+    runs = _runs(0.0).with_columns(
+        pl.when(pl.col("run_id") == "sys1-cnn-torch-0").then(pl.lit("failed")).otherwise("status").alias("status"))
+    eq = A.equivalence_table(runs)
+    cnn = eq.filter(pl.col("model") == "cnn").row(0, named=True)
+    assert cnn["n_torch"] == 4 and cnn["n_tensorflow"] == 5 and "Welch" in cnn["method"]
+    lstm = eq.filter(pl.col("model") == "lstm").row(0, named=True)
+    assert lstm["n_pairs"] == 5 and "paired" in lstm["method"]
+
+
+def test_verdict_per_system_and_pooled() -> None:
+    runs = pl.concat([_runs(0.0, system="a"), _runs(5.0, system="b", rng_seed=1)])
+    table = A.c08_verdicts(runs)
+    verdicts = dict(zip(table["system_id"], table["verdict"]))
+    assert verdicts["a"] == "supported" and verdicts["b"] == "contradicted"
+    assert list(table["system_id"]) == ["a", "b", "pooled"]
+    assert set(table.columns) >= {"claim_id", "verdict", "effect", "effect_low", "effect_high", "reason"}
+
+
+def test_final_accuracy_table_has_bootstrap_cis_per_framework() -> None:
+    table = A.final_accuracy_table(_runs(5.0), n_resamples=N_RES)
+    assert table.height == 4
+    for row in table.iter_rows(named=True):
+        assert row["n_runs"] == 5 and row["ci_low"] <= row["median"] <= row["ci_high"]
+    cnn = {r["framework"]: r["median"] for r in table.filter(pl.col("model") == "cnn").iter_rows(named=True)}
+    assert cnn["torch"] - cnn["tensorflow"] == pytest.approx(0.05, abs=0.01)
+
+
+def _epochs(runs: pl.DataFrame, seconds_per_epoch: dict[str, float]) -> pl.DataFrame:
+    """Accuracy curves rising linearly to each run's final accuracy over 4 epochs."""
+    rows = []
+    for r in runs.iter_rows(named=True):
+        for e in range(1, 5):
+            rows.append({"run_id": r["run_id"], "epoch": e, "val_accuracy": r["final_val_accuracy"] * e / 4,
+                         "wall_s": seconds_per_epoch[r["framework"]]})
+    return pl.DataFrame(rows)
+
+
+def test_time_to_target_reflects_planted_epoch_times() -> None:
+    runs = _runs(0.0, models=("cnn",))
+    epochs = _epochs(runs, {"torch": 1.0, "tensorflow": 3.0})
+    table = A.time_to_target_table(runs, epochs, target=0.6, n_resamples=N_RES)
+    by_fw = {r["framework"]: r for r in table.iter_rows(named=True)}
+    # 0.6 / 0.9 of the way: reached in epoch 3 -> 3 s (torch) and 9 s (tensorflow)
+    assert by_fw["torch"]["median_s"] == pytest.approx(3.0) and by_fw["tensorflow"]["median_s"] == pytest.approx(9.0)
+    assert by_fw["torch"]["n_reached"] == 5 and by_fw["torch"]["median_epochs"] == 3
+    never = A.time_to_target_table(runs, epochs, target=0.99, n_resamples=N_RES)
+    assert set(never["n_reached"]) == {0} and all(math.isnan(v) for v in never["median_s"])
+    default = A.time_to_target_table(runs, epochs, n_resamples=N_RES)
+    assert default["target_accuracy"][0] == pytest.approx(
+        A.TARGET_FRACTION * min(runs.group_by("framework").agg(pl.col("final_val_accuracy").median())["final_val_accuracy"]))
+
+
+def test_analyze_accuracy_builds_every_table() -> None:
+    runs = _runs(0.0)
+    result = A.analyze_accuracy(runs, _epochs(runs, {"torch": 1.0, "tensorflow": 2.0}), n_resamples=N_RES)
+    assert set(result.tables()) == {"accuracy_final", "accuracy_equivalence", "accuracy_time_to_target"}
+    assert result.accuracy_final.height == 8  # 2 configs x 2 frameworks x (sys1 + pooled)
+    assert result.c08["verdict"].to_list() == ["supported", "supported"]
+
+
+def test_missing_columns_are_named() -> None:
+    with pytest.raises(ValueError, match="final_val_accuracy"):
+        A.c08_verdict(_runs(0.0).drop("final_val_accuracy"))
