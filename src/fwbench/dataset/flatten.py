@@ -1,4 +1,6 @@
-"""Flatten validated run records into columns (runs, run_systems, steps) for one bulk insert.
+"""Flatten validated records into columns for one bulk insert: speed runs (kind 'speed') into
+runs and steps, accuracy runs (kind 'accuracy') into accuracy_runs and accuracy_epochs, and the
+system fingerprint of both into run_systems.
 
 Columns are filled from each Column's `source` path in fwbench.dataset.tables; only derived
 columns are computed here. Building Python lists and one Polars frame per table is what keeps
@@ -15,7 +17,11 @@ from typing import Any
 
 import polars as pl
 
-from fwbench.dataset.tables import RUN_SYSTEMS, RUNS, STEPS, VERSION_PACKAGES, Column, Table
+from fwbench.dataset.tables import (ACCURACY_EPOCHS, ACCURACY_RUNS, RUN_SYSTEMS, RUNS, STEPS, VERSION_PACKAGES, Column,
+                                    Table)
+
+#: Tables a Batch fills, in insert order (the dataset's own tables, rebuilt from raw records).
+BATCH_TABLES: tuple[Table, ...] = (RUNS, RUN_SYSTEMS, STEPS, ACCURACY_RUNS, ACCURACY_EPOCHS)
 
 _POLARS_TYPES: dict[str, pl.DataType] = {
     "VARCHAR": pl.String(),
@@ -70,30 +76,55 @@ class Batch:
     runs: dict[str, list[Any]] = field(default_factory=lambda: {c: [] for c in RUNS.column_names})
     run_systems: dict[str, list[Any]] = field(default_factory=lambda: {c: [] for c in RUN_SYSTEMS.column_names})
     steps: dict[str, list[Any]] = field(default_factory=lambda: {c: [] for c in STEPS.column_names})
+    accuracy_runs: dict[str, list[Any]] = field(default_factory=lambda: {c: [] for c in ACCURACY_RUNS.column_names})
+    accuracy_epochs: dict[str, list[Any]] = field(
+        default_factory=lambda: {c: [] for c in ACCURACY_EPOCHS.column_names})
 
     def __len__(self) -> int:
-        return len(self.runs["run_id"])
+        return len(self.run_systems["run_id"])
 
     def add(self, record: dict[str, Any], path: str, content_hash: str) -> None:
-        """Append one validated record."""
-        _fill(self.runs, RUNS, record)
+        """Append one validated record (routed by its kind)."""
         _fill(self.run_systems, RUN_SYSTEMS, record)
+        extra = {k: v for k, v in record["system"].items() if k not in _SYSTEM_FIELDS}
+        self.run_systems["extra"][-1] = json.dumps(extra, sort_keys=True) if extra else None
+        if record.get("kind") == "accuracy":
+            self._add_accuracy(record, path, content_hash)
+        else:
+            self._add_speed(record, path, content_hash)
+
+    def _add_accuracy(self, record: dict[str, Any], path: str, content_hash: str) -> None:
+        _fill(self.accuracy_runs, ACCURACY_RUNS, record)
+        epochs = record["epochs"]
+        accuracies = [e["val_accuracy"] for e in epochs]
+        derived = {"path": path, "content_hash": content_hash, "n_epochs": len(epochs),
+                   "best_val_accuracy": max(accuracies) if accuracies else None,
+                   **_versions(record["system"]["packages"])}
+        for name, value in derived.items():
+            self.accuracy_runs[name][-1] = value
+        out = self.accuracy_epochs
+        elapsed = 0.0
+        for e in epochs:
+            elapsed += e["wall_s"]
+            out["run_id"].append(record["run_id"])
+            for name in ("epoch", "lr", "train_loss", "val_accuracy", "wall_s", "eval_s", "steps"):
+                out[name].append(e[name])
+            out["elapsed_s"].append(elapsed)
+
+    def _add_speed(self, record: dict[str, Any], path: str, content_hash: str) -> None:
+        _fill(self.runs, RUNS, record)
         warm = record["steps"]["warmup_ms"]
         measured = record["steps"]["measured_ms"]
-        packages = record["system"]["packages"]
         derived = {
             "path": path,
             "content_hash": content_hash,
             "n_warmup": len(warm),
             "n_measured": len(measured),
             "median_step_ms": float(statistics.median(measured)) if measured else None,
+            **_versions(record["system"]["packages"]),
         }
-        for name, candidates in VERSION_PACKAGES.items():
-            derived[name] = next((packages[k] for k in candidates if packages.get(k) is not None), None)
         for name, value in derived.items():
             self.runs[name][-1] = value
-        extra = {k: v for k, v in record["system"].items() if k not in _SYSTEM_FIELDS}
-        self.run_systems["extra"][-1] = json.dumps(extra, sort_keys=True) if extra else None
 
         steps = self.steps
         run_id = record["run_id"]
@@ -107,11 +138,14 @@ class Batch:
         steps["ms"].extend(measured)
 
     def frames(self) -> dict[str, pl.DataFrame]:
-        return {
-            "runs": pl.DataFrame(self.runs, schema=polars_schema(RUNS), strict=False),
-            "run_systems": pl.DataFrame(self.run_systems, schema=polars_schema(RUN_SYSTEMS), strict=False),
-            "steps": pl.DataFrame(self.steps, schema=polars_schema(STEPS), strict=False),
-        }
+        return {t.name: pl.DataFrame(getattr(self, t.name), schema=polars_schema(t), strict=False)
+                for t in BATCH_TABLES}
+
+
+def _versions(packages: dict[str, Any]) -> dict[str, Any]:
+    """The *_version columns from system.packages (first candidate present wins)."""
+    return {name: next((packages[k] for k in candidates if packages.get(k) is not None), None)
+            for name, candidates in VERSION_PACKAGES.items()}
 
 
 _PLANS: dict[str, tuple[tuple[str, Column, tuple[str, ...]], ...]] = {}

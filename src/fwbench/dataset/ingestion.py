@@ -21,8 +21,8 @@ import orjson
 import polars as pl
 
 from fwbench.dataset import store
-from fwbench.dataset.flatten import Batch
-from fwbench.dataset.tables import INGEST_REPORT, RUNS, STEPS, SYSTEMS
+from fwbench.dataset.flatten import BATCH_TABLES, Batch
+from fwbench.dataset.tables import ACCURACY_EPOCHS, ACCURACY_RUNS, INGEST_REPORT, RUNS, STEPS, SYSTEMS
 from fwbench.dataset.validate import Problem, check_record
 
 
@@ -187,7 +187,7 @@ def _write(con: Any, batch: Batch, stale_run_ids: list[str], removed: list[str],
     try:
         if stale_run_ids:
             con.register("_stale", pl.DataFrame({"run_id": stale_run_ids}, schema={"run_id": pl.String}).to_arrow())
-            for table in ("steps", "run_systems", "runs"):
+            for table in ("steps", "run_systems", "runs", ACCURACY_EPOCHS.name, ACCURACY_RUNS.name):
                 con.execute(f"DELETE FROM {table} WHERE run_id IN (SELECT run_id FROM _stale)")
             con.unregister("_stale")
         gone = removed + [m[0] for m in manifest]
@@ -202,7 +202,7 @@ def _write(con: Any, batch: Batch, stale_run_ids: list[str], removed: list[str],
             con.execute("INSERT INTO ingest_files BY NAME SELECT * FROM _files")
             con.unregister("_files")
         if len(batch):
-            for name in ("runs", "run_systems", "steps"):
+            for name in (t.name for t in BATCH_TABLES):
                 con.register(f"_new_{name}", frames[name].to_arrow())
                 con.execute(f"INSERT INTO {name} BY NAME SELECT * FROM _new_{name}")
                 con.unregister(f"_new_{name}")
@@ -233,10 +233,14 @@ def _rebuild_systems(con: Any) -> None:
 
 
 def export_parquet(con: Any, parquet_dir: Path) -> None:
-    """Rewrite the Parquet mirror: runs and steps hive-partitioned by grid_name and system_id."""
+    """Rewrite the Parquet mirror: runs, steps and accuracy_runs hive-partitioned by grid_name and system_id."""
     store.export_table(con, RUNS.name, parquet_dir, "SELECT * FROM runs ORDER BY run_id", RUNS.partition_by)
     store.export_table(con, STEPS.name, parquet_dir,
                        "SELECT s.*, r.grid_name, r.system_id FROM steps AS s JOIN runs AS r USING (run_id)",
                        STEPS.partition_by)
     store.export_table(con, SYSTEMS.name, parquet_dir, "SELECT * FROM systems ORDER BY system_id")
+    store.export_table(con, ACCURACY_RUNS.name, parquet_dir, "SELECT * FROM accuracy_runs ORDER BY run_id",
+                       ACCURACY_RUNS.partition_by)
+    store.export_table(con, ACCURACY_EPOCHS.name, parquet_dir,
+                       "SELECT * FROM accuracy_epochs ORDER BY run_id, epoch")
     store.export_table(con, INGEST_REPORT.name, parquet_dir)

@@ -3,7 +3,9 @@
 Every column names its source field in the run record (a dotted path) or says how it is
 derived; the DDL, the flattening of records, the data dictionary (data/README.md) and the
 Frictionless datapackage.json are all generated from these definitions, so they cannot drift.
-Descriptions of sourced columns come from the run schema (workflow/schemas/run.schema.yaml).
+Descriptions of sourced columns come from the record's schema (workflow/schemas/run.schema.yaml,
+or accuracy.schema.yaml for the accuracy track's tables); a source inside a list of objects is
+written through the list's name (`epochs.val_accuracy` = each item's `val_accuracy`).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ class Column:
     unit: str = ""
     note: str = ""  # description of a derived column, or text added to the schema's description
     nullable: bool = True
+    schema: str = "run"  # the schema `source` refers to (workflow/schemas/<schema>.schema.yaml)
 
 
 @dataclass(frozen=True)
@@ -211,15 +214,103 @@ INGEST_FILES = Table(
     ),
 )
 
-TABLES: tuple[Table, ...] = (RUNS, STEPS, SYSTEMS, RUN_SYSTEMS, INGEST_REPORT, INGEST_FILES)
+def _acc(name: str, type_: str, source: str | None = None, **kwargs: Any) -> Column:
+    """A column of the accuracy tables (its source is a path in accuracy.schema.yaml)."""
+    return Column(name, type_, source, schema="accuracy", **kwargs)
+
+
+ACCURACY_RUNS = Table(
+    name="accuracy_runs",
+    description="Accuracy track (claim C08): one row per training run (one raw record of kind 'accuracy'), "
+                "whatever its status. Runs of both frameworks with the same configuration and seed start from "
+                "identical weights and see the same data order.",
+    primary_key=("run_id",),
+    partition_by=("grid_name", "system_id"),
+    columns=(
+        _acc("run_id", "VARCHAR", "run_id", nullable=False),
+        _acc("path", "VARCHAR", note="Path of the raw record, relative to the raw directory.", nullable=False),
+        _acc("content_hash", "VARCHAR", note="sha256 of the raw record's bytes (decides re-ingest).", nullable=False),
+        _acc("schema_version", "INTEGER", "schema_version"),
+        _acc("kind", "VARCHAR", "kind"),
+        _acc("grid_name", "VARCHAR", "grid.name", note="Grid name; null for an ad-hoc run."),
+        _acc("grid_version", "VARCHAR", "grid.version", note="Grid version (as text)."),
+        _acc("grid_hash", "VARCHAR", "grid.hash"),
+        _acc("system_id", "VARCHAR", "system.system_id", nullable=False),
+        _acc("cell_id", "VARCHAR", "cell_id", nullable=False),
+        _acc("repetition", "INTEGER", "repetition"),
+        _acc("framework", "VARCHAR", "cell.framework"),
+        _acc("mode", "VARCHAR", "cell.mode"),
+        _acc("model", "VARCHAR", "cell.model"),
+        _acc("size", "VARCHAR", "cell.size"),
+        _acc("dataset", "VARCHAR", "cell.dataset"),
+        _acc("epochs", "INTEGER", "cell.epochs", unit="epochs"),
+        _acc("batch_size", "INTEGER", "cell.batch_size", unit="samples"),
+        _acc("lr_schedule", "VARCHAR", "cell.lr_schedule.name"),
+        _acc("base_lr", "DOUBLE", "cell.lr_schedule.base_lr"),
+        _acc("momentum", "DOUBLE", "cell.lr_schedule.momentum"),
+        _acc("lr_gamma", "DOUBLE", "cell.lr_schedule.gamma"),
+        _acc("lr_milestones", "VARCHAR", "cell.lr_schedule.milestones", note="Stored as JSON text."),
+        _acc("seed", "BIGINT", "cell.seed"),
+        _acc("threads", "INTEGER", "cell.threads"),
+        _acc("device", "VARCHAR", "cell.device"),
+        _acc("status", "VARCHAR", "status", nullable=False),
+        _acc("error", "VARCHAR", "error"),
+        _acc("started_at", "TIMESTAMP", "started_at", unit="UTC", note="Stored as UTC without zone."),
+        _acc("finished_at", "TIMESTAMP", "finished_at", unit="UTC", note="Stored as UTC without zone."),
+        _acc("timeout_s", "DOUBLE", "protocol.timeout_s", unit="s"),
+        _acc("import_s", "DOUBLE", "timings.import_s", unit="s"),
+        _acc("build_s", "DOUBLE", "timings.build_s", unit="s"),
+        _acc("train_s", "DOUBLE", "timings.train_s", unit="s"),
+        _acc("eval_s", "DOUBLE", "timings.eval_s", unit="s"),
+        _acc("n_train", "INTEGER", "data.n_train", unit="examples"),
+        _acc("n_val", "INTEGER", "data.n_val", unit="examples"),
+        _acc("split_seed", "BIGINT", "data.split_seed"),
+        _acc("params", "BIGINT", "model_info.params", unit="parameters"),
+        _acc("first_batch_loss", "DOUBLE", "first_batch_loss"),
+        _acc("n_epochs", "INTEGER", unit="epochs", note="Number of epochs the run finished."),
+        _acc("final_val_accuracy", "DOUBLE", "final_val_accuracy", unit="fraction"),
+        _acc("best_val_accuracy", "DOUBLE", unit="fraction",
+             note="Highest validation accuracy over the finished epochs (null without epochs)."),
+        _acc("torch_version", "VARCHAR", note="system.packages['torch'] (null when absent)."),
+        _acc("tensorflow_version", "VARCHAR",
+             note="system.packages['tensorflow'] (or 'tensorflow-cpu'; null when absent)."),
+        _acc("numpy_version", "VARCHAR", note="system.packages['numpy'] (null when absent)."),
+        _acc("git_commit", "VARCHAR", "system.git_commit", note="Commit of the fwbench checkout that ran."),
+        _acc("env_lock_hash", "VARCHAR", "system.env_lock_hash", note="Hash of the environment lock file."),
+    ),
+)
+
+ACCURACY_EPOCHS = Table(
+    name="accuracy_epochs",
+    description="Accuracy track: one row per finished epoch of an ingested accuracy run (join to accuracy_runs "
+                "on run_id).",
+    primary_key=("run_id", "epoch"),
+    columns=(
+        _acc("run_id", "VARCHAR", note="The run (accuracy_runs.run_id).", nullable=False),
+        _acc("epoch", "INTEGER", "epochs.epoch", nullable=False),
+        _acc("lr", "DOUBLE", "epochs.lr"),
+        _acc("train_loss", "DOUBLE", "epochs.train_loss"),
+        _acc("val_accuracy", "DOUBLE", "epochs.val_accuracy", unit="fraction"),
+        _acc("wall_s", "DOUBLE", "epochs.wall_s", unit="s"),
+        _acc("eval_s", "DOUBLE", "epochs.eval_s", unit="s"),
+        _acc("steps", "INTEGER", "epochs.steps", unit="steps"),
+        _acc("elapsed_s", "DOUBLE", unit="s",
+             note="Training wall time from the run's first step to the end of this epoch (cumulative wall_s)."),
+    ),
+)
+
+TABLES: tuple[Table, ...] = (RUNS, STEPS, SYSTEMS, RUN_SYSTEMS, INGEST_REPORT, INGEST_FILES, ACCURACY_RUNS,
+                             ACCURACY_EPOCHS)
 TABLES_BY_NAME: dict[str, Table] = {t.name: t for t in TABLES}
 
 
 @lru_cache(maxsize=None)
-def schema_description(path: str) -> str:
-    """Description of a dotted record path in the run schema ('' when the schema has none)."""
-    node: dict[str, Any] = load_schema("run")
+def schema_description(path: str, schema: str = "run") -> str:
+    """Description of a dotted record path in a record schema ('' when the schema has none)."""
+    node: dict[str, Any] = load_schema(schema)
     for part in path.split("."):
+        if "items" in node and "properties" not in node:  # a list of objects: describe its items
+            node = node["items"]
         props = node.get("properties")
         if props is None:  # grid is oneOf [null, object]
             for option in node.get("oneOf", []):
@@ -233,7 +324,7 @@ def schema_description(path: str) -> str:
 
 def describe(column: Column) -> str:
     """Full description of a column: the schema's text for its source field, then the note."""
-    parts = [schema_description(column.source)] if column.source else []
+    parts = [schema_description(column.source, column.schema)] if column.source else []
     if column.note:
         parts.append(column.note)
     text = " ".join(p.rstrip(".") + "." for p in parts if p)
