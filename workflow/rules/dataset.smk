@@ -14,8 +14,10 @@ rule ingest_runs:
         parquet=directory(PARQUET),
     log:
         f"{LOGS}/ingest_runs.log",
+    params:
+        raw=RAW_ROOT,  # the whole directory: every grid and host is pooled
     shell:
-        "fwbench ingest --raw {RAW_ROOT} --db {output.db} --parquet {output.parquet} > {log} 2>&1"
+        "fwbench ingest --raw {params.raw} --db {output.db} --parquet {output.parquet} > {log} 2>&1"
 
 
 rule dataset:

@@ -13,8 +13,10 @@ rule build_paper:
         generated=directory(PAPER_GENERATED),
     log:
         f"{LOGS}/build_paper.log",
+    params:
+        build=lambda wildcards, output: Path(output.pdf).parent,
     shell:
-        "fwbench paper --db {input.db} --build {PAPER_BUILD} --figures-dir {input.figures} > {log} 2>&1"
+        "fwbench paper --db {input.db} --build {params.build} --figures-dir {input.figures} > {log} 2>&1"
 
 
 rule paper:
