@@ -129,37 +129,54 @@ class Estimate:
     unknown_cells: int
 
 
-def run_durations(records: Iterable[dict[str, Any]]) -> dict[str, list[float]]:
-    """cell id -> process durations (finished_at - started_at, seconds) of the given records."""
-    out: dict[str, list[float]] = {}
+def run_durations(records: Iterable[dict[str, Any]]) -> dict[str, dict[str, list[float]]]:
+    """cell id -> {'cold': [...], 'warm': [...]} process durations in seconds (finished - started).
+
+    'cold' holds runs that started with a cold torch.compile cache (the first repetition of a
+    compile cell in a grid); every other run counts as 'warm'.
+    """
+    out: dict[str, dict[str, list[float]]] = {}
     for r in records:
         seconds = (datetime.fromisoformat(r["finished_at"]) - datetime.fromisoformat(r["started_at"])).total_seconds()
-        out.setdefault(r["cell_id"], []).append(seconds)
+        state = "cold" if r.get("compile_cache", {}).get("state") == "cold" else "warm"
+        out.setdefault(r["cell_id"], {"cold": [], "warm": []})[state].append(seconds)
     return out
+
+
+def _cell_seconds(d: dict[str, list[float]], repetitions: int) -> float:
+    """One cold run (if the cell has a cold-cache cost) plus warm runs for the other repetitions."""
+    cold = statistics.median(d["cold"]) if d["cold"] else None
+    warm = statistics.median(d["warm"]) if d["warm"] else None
+    if cold is not None and warm is not None:
+        return cold + (repetitions - 1) * warm
+    return repetitions * (cold if cold is not None else warm or 0.0)
 
 
 def estimate(grid: fwgrid.Grid, records: list[dict[str, Any]], cores: int | None = None,
              overhead_s: float = JOB_OVERHEAD_S) -> Estimate:
-    """Sum over jobs of the cell's median measured duration plus Snakemake's per-job overhead.
+    """Sum over cells of their measured run durations plus Snakemake's per-job overhead.
 
-    A cell without records borrows the median of records with the same framework, mode and
-    model (any size, phase or threads); with none of those either it counts as unknown (0 s).
+    A compile cell costs one cold-cache run and warm runs for its other repetitions. A cell
+    without records borrows the durations of records with the same framework, mode and model
+    (any size, phase or threads); with none of those either it counts as unknown (0 s).
     """
     durations = run_durations(records)
-    by_kind: dict[tuple[str, str, str], list[float]] = {}
+    by_kind: dict[tuple[str, str, str], dict[str, list[float]]] = {}
     for r in records:
         c = r["cell"]
-        by_kind.setdefault((c["framework"], c["mode"], c["model"]), []).extend(durations[r["cell_id"]])
+        kind = by_kind.setdefault((c["framework"], c["mode"], c["model"]), {"cold": [], "warm": []})
+        for state in ("cold", "warm"):
+            kind[state].extend(durations[r["cell_id"]][state])
     total, measured, guessed, unknown = 0.0, 0, 0, 0
     for gc in fwgrid.expand_cells(grid, cores):
         c = gc.cell
         if gc.cell_id in durations:
-            per_run, measured = statistics.median(durations[gc.cell_id]), measured + 1
+            per_cell, measured = _cell_seconds(durations[gc.cell_id], grid.repetitions), measured + 1
         elif (c.framework, c.mode, c.model) in by_kind:
-            per_run, guessed = statistics.median(by_kind[(c.framework, c.mode, c.model)]), guessed + 1
+            per_cell, guessed = _cell_seconds(by_kind[(c.framework, c.mode, c.model)], grid.repetitions), guessed + 1
         else:
-            per_run, unknown = 0.0, unknown + 1
-        total += grid.repetitions * (per_run + overhead_s)
+            per_cell, unknown = 0.0, unknown + 1
+        total += per_cell + grid.repetitions * overhead_s
     return Estimate(len(fwgrid.expand_jobs(grid, cores)), total, measured, guessed, unknown)
 
 
