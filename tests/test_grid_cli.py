@@ -84,3 +84,16 @@ def test_estimate_borrows_from_similar_cells_and_counts_unknown() -> None:
     assert est.measured_cells == 1 and est.guessed_cells == n_similar - 1
     assert est.unknown_cells == len(cells) - n_similar
     assert est.seconds == pytest.approx(grid.repetitions * n_similar * 4.0)
+
+
+def test_estimate_counts_one_cold_compile_run_and_warm_runs_after_it() -> None:
+    grid = fwgrid.load_grid("smoke")
+    cold, warm = _records(grid, {"torch": 30.0})[0], _records(grid, {"torch": 5.0})[0]
+    cold["compile_cache"] = {"state": "cold", "dir": ".cache/inductor/smoke"}
+    warm["compile_cache"] = {"state": "warm", "dir": ".cache/inductor/smoke"}
+    est = estimate(grid, [cold, warm], overhead_s=0.0)
+    assert est.measured_cells == 1
+    # the measured cell: 30 s once, then 5 s; its similar cells borrow the same split
+    n_similar = sum(gc.cell.framework == cold["cell"]["framework"] and gc.cell.model == cold["cell"]["model"]
+                    and gc.cell.mode == cold["cell"]["mode"] for gc in fwgrid.expand_cells(grid))
+    assert est.seconds == pytest.approx(n_similar * (30.0 + (grid.repetitions - 1) * 5.0))
