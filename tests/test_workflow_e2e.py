@@ -170,3 +170,25 @@ def test_killed_run_restarts_without_losing_or_duplicating_runs(tmp_path: Path) 
     assert {s for d, s in statuses if d == "cpu"} == {"ok"}
     assert "ok" not in {s for d, s in statuses if d == "cuda"}  # the failure is a record; the grid went on
     assert nothing_to_do(snakemake(root, "-n", "--config", "grid=resume", "--", "runs"))
+
+
+def test_reference_procedure_leaves_dvc_and_snakemake_clean(smoke: SmokeRun) -> None:
+    """What `make reference` does after the grid ran: dvc add the host dir, dvc commit, push."""
+    from test_workflow_helpers import dvc, run
+
+    root = smoke.root
+    git = ("git", "-c", "user.name=t", "-c", "user.email=t@t")
+    run(root, "git", "init", "-q", "-b", "main", check=True)
+    run(root, *git, "add", "-A", "--", ".", ":!data/raw", check=True)  # new runs go to DVC, not git
+    run(root, *git, "commit", "-q", "-m", "copy", check=True)
+    raw_dirs = sorted(p for p in (root / "data" / "raw" / "smoke").iterdir() if p.is_dir())
+    for directory in raw_dirs:
+        dvc(root, "add", "-q", str(directory.relative_to(root)))
+    snakemake(root, "--cores", "all", "--config", "grid=smoke", check=True)  # pooled runs: stages current
+    dvc(root, "commit", "-f", "-q")  # record what Snakemake built in dvc.lock, without rerunning
+    assert "Data and pipelines are up to date." in dvc(root, "status").stdout
+    assert nothing_to_do(snakemake(root, "-n", "--config", "grid=smoke"))  # dvc add left the runs alone
+    lock = yaml.safe_load((root / "dvc.lock").read_text())
+    assert set(lock["stages"]) == {"ingest", "analyze", "figures", "paper"}
+    dvc(root, "push", "-q")
+    assert any((root / "data" / "dvc-store").rglob("*"))
