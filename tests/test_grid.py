@@ -333,3 +333,15 @@ def test_run_command_is_not_a_builtin_so_snakemake_does_not_track_it() -> None:
 
 def test_grids_dir_is_the_repositorys() -> None:
     assert GRIDS_DIR.name == "grids" and (GRIDS_DIR / "smoke.yaml").is_file()
+
+
+def test_accuracy_section_is_expanded_and_its_errors_name_file_and_field(tmp_path: Path) -> None:
+    pytest.importorskip("fwbench.accuracy.plan")
+    data = minimal() | {"accuracy": {"models": {"cnn": {"size": "tiny", "epochs": 1}}, "seeds": 3}}
+    grid = fwgrid.load_grid(write(tmp_path, data), cores=2)
+    jobs = fwgrid.accuracy_jobs(grid)
+    assert len(jobs) == 3 * len(C.FRAMEWORKS) and len({j.cell.cell_id for j in jobs}) == len(jobs)
+    assert fwgrid.accuracy_jobs(fwgrid.load_grid(write(tmp_path, minimal(), "plain"), cores=2)) == []
+    data["accuracy"]["seeds"] = 0
+    message = error_of(tmp_path, data)
+    assert "accuracy.seeds" in message and "allowed: a positive integer" in message

@@ -250,6 +250,7 @@ def load_grid(
         raise GridError(f"{path}: invalid grid: {problems[0]}{more}")
     grid = _parse(data, path)
     expand_cells(grid, cores=cores)  # fail now on duplicates, bad cells, dead exclusions
+    accuracy_jobs(grid)  # and on a bad accuracy section
     return grid
 
 
@@ -289,6 +290,19 @@ def _parse(data: dict[str, Any], path: Path) -> Grid:
         hash=grid_hash(data),
         raw=data,
     )
+
+
+def accuracy_jobs(grid: Grid) -> list[Any]:
+    """The grid's accuracy-track jobs (fwbench.accuracy.plan.AccuracyJob), [] without a section."""
+    section = grid.raw.get("accuracy")
+    if section is None:
+        return []
+    from fwbench.accuracy.plan import AccuracyPlanError, expand  # imports this module: import late
+
+    try:
+        return expand(section, source=str(grid.path))
+    except AccuracyPlanError as exc:  # already names the file, the field and the allowed values
+        raise GridError(str(exc)) from exc
 
 
 # ---------------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from snakemake.exceptions import WorkflowError
 from snakemake.utils import min_version, validate
 
 from fwbench import grid as fwgrid
+from fwbench.accuracy.plan import accuracy_command
 from fwbench.cli import COMMAND_MODULES
 from fwbench.harness.fingerprint import system_id
 
@@ -38,6 +39,10 @@ RAW = f"{RAW_ROOT}/{GRID.name}/{SYSTEM_ID}"  # this host's runs of this grid (a 
 # measure=false builds everything from the runs already present (a fresh clone with the shipped
 # reference runs), without measuring this host.
 RUN_RECORDS = [f"{RAW}/{job.cell.cell_id}/rep-{job.repetition}.json" for job in JOBS] if MEASURE else []
+# The grid's optional accuracy track: one `fwbench accuracy` job per framework x model x seed.
+ACCURACY = {job.cell.cell_id: job for job in fwgrid.accuracy_jobs(GRID)}
+ACCURACY_RECORDS = [f"{RAW}/{cell_id}/rep-0.json" for cell_id in ACCURACY] if MEASURE else []
+RUN_RECORDS += ACCURACY_RECORDS
 # Runs already present from other hosts or grids (e.g. `dvc pull`ed reference runs) are pooled.
 POOLED_RECORDS = sorted(set(str(p) for p in Path(RAW_ROOT).glob("*/*/*/rep-*.json")) - set(RUN_RECORDS))
 COMPILE_CACHE = f".cache/inductor/{GRID.name}"  # one torch.compile cache per grid

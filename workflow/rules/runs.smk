@@ -26,7 +26,27 @@ rule run_benchmark:
         "{params.command} > {log} 2>&1"
 
 
+rule run_accuracy:
+    """Train one accuracy-track cell (one framework x model x seed) and write its record."""
+    output:
+        record=f"{RAW}/{{acc}}/rep-0.json",
+    log:
+        f"{LOGS}/run_accuracy/{SYSTEM_ID}/{{acc}}/rep-0.log",
+    wildcard_constraints:
+        acc="|".join(ACCURACY) or "(?!)",  # "(?!)" matches nothing: a grid without the section
+    params:
+        command=lambda wildcards, output: accuracy_command(
+            ACCURACY[wildcards.acc], output.record, GRID.name, GRID.version, GRID.hash
+        ),
+    threads: lambda wildcards: ACCURACY[wildcards.acc].cell.threads
+    resources:
+        bench_slot=1,
+    priority: 0  # after every speed run (their priorities are >= 1)
+    shell:
+        "{params.command} > {log} 2>&1"
+
+
 rule runs:
-    """Target: every run of the grid on this host (data/raw/<grid>/<system-id>/)."""
+    """Target: every run of the grid on this host (data/raw/<grid>/<system-id>/), accuracy track included."""
     input:
         RUN_RECORDS,
