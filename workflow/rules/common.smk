@@ -21,6 +21,7 @@ try:
 except fwgrid.GridError as exc:
     raise WorkflowError(str(exc)) from None
 
+
 def config_flag(key: str) -> bool:
     """A yes/no config value; `--config key=false` arrives as the string 'false'."""
     value = str(config[key]).lower()
