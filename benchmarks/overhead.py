@@ -121,7 +121,8 @@ def bare_median(args: argparse.Namespace, framework: str, mode: str, model: str,
                 seq_len: int) -> float:
     cmd = [sys.executable, __file__, "--bare", framework, mode, model, "--size", size, "--batch", str(batch),
            "--seq-len", str(seq_len), "--warmup", str(args.warmup), "--steps", str(args.steps)]
-    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    # Own session like the harness worker: with sched autogroup, a session is the unit of CPU share.
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True, start_new_session=True).stdout
     return statistics.median(json.loads(out.strip().splitlines()[-1]))
 
 
