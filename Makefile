@@ -6,7 +6,9 @@ LOCK := environments/requirements-cpu.txt environments/constraints-cpu.txt
 STAMP := $(VENV)/.fwbench-installed
 SNAKEMAKE_ARGS ?=
 
-.PHONY: setup test test-fast reproduce clean-venv
+.PHONY: setup test test-fast reproduce paper reference clean-venv
+# snakemake picks up profiles/default (-> workflow/profiles/default): all cores, bench_slot=1, keep-going.
+SNAKEMAKE := PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/snakemake
 
 setup: $(STAMP)
 
@@ -23,8 +25,22 @@ test: setup
 test-fast: setup
 	$(BIN)/python -m pytest -n 2 --dist loadgroup -m "not slow"
 
-reproduce: setup
-	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/snakemake --cores all --profile workflow/profiles/default $(SNAKEMAKE_ARGS)
+reproduce: setup   ## pull the shipped reference runs, measure this host beside them, build everything
+	$(BIN)/dvc pull --quiet
+	$(SNAKEMAKE) --cores all $(SNAKEMAKE_ARGS)
+
+paper: setup       ## the paper from the runs already shipped: no measuring
+	$(BIN)/dvc pull --quiet
+	$(SNAKEMAKE) --cores all --config measure=false $(SNAKEMAKE_ARGS)
+
+reference: setup   ## maintainers, quiet machine: measure the default grid, version it in DVC, push, stage
+	@start=$$(date +%s); \
+	$(SNAKEMAKE) --cores all --config grid=default $(SNAKEMAKE_ARGS) || exit 1; \
+	echo "default grid + paper: $$(( $$(date +%s) - start )) s wall, $$(ls data/raw/default/$$($(BIN)/fwbench system-id)/*/rep-*.json | wc -l) run records"
+	sid=$$($(BIN)/fwbench system-id); \
+	$(BIN)/dvc add data/raw/default/$$sid && $(BIN)/dvc commit --force --quiet && $(BIN)/dvc push && \
+	git add data/raw/default/$$sid.dvc data/raw/default/.gitignore dvc.lock data/dvc-store && \
+	echo "staged: git commit -m 'reference runs of the default grid on system $$sid'"
 
 clean-venv:
 	rm -rf $(VENV)

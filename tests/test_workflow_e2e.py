@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 import yaml
 
+from fwbench.grid import accuracy_jobs, load_grid
 from fwbench.records import read_record
 from test_workflow_helpers import (copy_checkout, env_for, grid_cells, kill_processes_in, nothing_to_do,
                                    records_under, snakemake, system_id, VENV_BIN)
@@ -31,6 +32,8 @@ class SmokeRun:
         self.system_id = system_id(root)
         self.raw = root / "data" / "raw" / "smoke" / self.system_id
         self.cells = grid_cells(root, "smoke")
+        grid = load_grid("smoke", grids_dir=root / "workflow" / "grids")
+        self.n_accuracy_jobs = len(accuracy_jobs(grid))
 
 
 @pytest.fixture(scope="module")
@@ -50,9 +53,13 @@ def _interval(record: dict[str, Any]) -> tuple[datetime, datetime]:
 def test_smoke_workflow_builds_every_stage(smoke: SmokeRun) -> None:
     assert smoke.proc.returncode == 0, smoke.proc.stderr[-4000:]
     records = records_under(smoke.raw)
-    assert len(records) == 2 * len(smoke.cells)
+    speed = {p: r for p, r in records.items() if r["kind"] == "speed"}
+    accuracy = {p: r for p, r in records.items() if r["kind"] == "accuracy"}
+    assert len(speed) == 2 * len(smoke.cells)
+    assert len(accuracy) == smoke.n_accuracy_jobs > 0  # the accuracy track runs in the smoke grid
+    assert {r["status"] for r in accuracy.values()} == {"ok"}
     for path, record in records.items():
-        read_record(path)  # schema-valid
+        read_record(path, schema=record["kind"] if record["kind"] == "accuracy" else "run")  # schema-valid
         assert record["cell_id"] == path.parent.name and path.name == f"rep-{record['repetition']}.json"
         assert record["grid"]["name"] == "smoke" and record["system"]["system_id"] == smoke.system_id
     assert (smoke.root / "data" / "results.duckdb").is_file()
@@ -63,7 +70,7 @@ def test_smoke_workflow_builds_every_stage(smoke: SmokeRun) -> None:
 
 def test_runs_are_interleaved_and_never_overlap(smoke: SmokeRun) -> None:
     records = sorted(records_under(smoke.raw).values(), key=lambda r: r["started_at"])
-    reps = [r["repetition"] for r in records]
+    reps = [r["repetition"] for r in records if r["kind"] == "speed"]
     assert reps == sorted(reps), "repetition k of every cell runs before repetition k+1 of any"
     for earlier, later in zip(records, records[1:]):
         assert _interval(earlier)[1] <= _interval(later)[0], "two timing runs overlapped"

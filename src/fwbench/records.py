@@ -78,12 +78,12 @@ def write_record(path: str | os.PathLike[str], record: dict[str, Any]) -> None:
     write_json_atomic(path, record)
 
 
-def read_record(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """Read and validate one record; RecordError names the file on any problem."""
+def read_record(path: str | os.PathLike[str], schema: str = "run") -> dict[str, Any]:
+    """Read and validate one record against `schema`; RecordError names the file on any problem."""
     try:
         with open(path, encoding="utf-8") as fh:
             record = json.load(fh)
     except json.JSONDecodeError as exc:
         raise RecordError(f"{path}: not valid JSON ({exc})") from exc
-    validate_record(record, source=str(path))
+    validate_record(record, source=str(path), schema=schema)
     return record
