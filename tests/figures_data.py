@@ -17,9 +17,9 @@ PLANTED: dict[str, dict[str, float]] = {"A": {"torch": 20.0, "tensorflow": 26.0}
 
 def build_db(root: Path, name: str, *, two_hosts: bool = True, resamples: int = 100) -> Path:
     """Write synthetic raw runs, ingest them and analyze them; returns the database path."""
-    from fwbench import dataset
+    from fwbench.accuracy.synthetic import write_accuracy_dataset
     from fwbench.dataset import ingest
-    from fwbench.stats.analyze import analyze, write_analysis
+    from fwbench.stats.analyze import analyze, load_inputs, write_analysis
 
     step = PLANTED[name]
     cells = {}
@@ -35,8 +35,11 @@ def build_db(root: Path, name: str, *, two_hosts: bool = True, resamples: int = 
     if two_hosts:
         few = dict(list(cells.items())[:4])
         write_dataset(raw, few, reps=3, seed=seed + 10, system=fake_system("second-host"))
+    # accuracy track (C08): equal accuracies in A, a 5-point gap in B
+    write_accuracy_dataset(raw, {"torch": 0.9, "tensorflow": 0.9 if name == "A" else 0.85}, seeds=3)
     ingest(raw, db)
-    frames = dataset.load(db, tables=["runs", "steps"])
-    result = analyze(frames["runs"].collect(), frames["steps"].collect(), n_resamples=resamples)
+    frames = load_inputs(db)
+    result = analyze(frames["runs"], frames["steps"], accuracy_runs=frames["accuracy_runs"],
+                     accuracy_epochs=frames["accuracy_epochs"], n_resamples=resamples)
     write_analysis(result, db, root / "analysis")
     return db

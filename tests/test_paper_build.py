@@ -47,6 +47,9 @@ def test_numbers_differ_between_datasets(builds: dict[str, Path]) -> None:
     assert float(a["speed"]["speed_min"]) > 1 > float(b["speed"]["speed_max"])
     ta, tb = (json.loads((builds[n] / "generated" / "tables.json").read_text()) for n in ("A", "B"))
     assert ta["results"]["rows"] != tb["results"]["rows"]
+    # the accuracy track's planted result: A equal accuracies, B a 5-point gap (C08)
+    assert (a["accuracy"]["verdict"], b["accuracy"]["verdict"]) == ("supported", "contradicted")
+    assert a["accuracy"]["accuracy_sentence"] != b["accuracy"]["accuracy_sentence"]
     assert ta["claims"]["rows"] and [r[-2] for r in ta["claims"]["rows"]] != [r[-2] for r in tb["claims"]["rows"]]
 
 

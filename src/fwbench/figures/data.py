@@ -13,7 +13,7 @@ import polars as pl
 
 #: Tables and views read from the database (written by fwbench.dataset and fwbench.stats).
 TABLES: tuple[str, ...] = ("runs", "run_summary", "steps", "systems", "steady_state", "cell_stats",
-                           "comparisons", "claims", "outliers")
+                           "comparisons", "claims", "outliers", "accuracy_runs", "accuracy_epochs")
 
 
 def _empty() -> pl.DataFrame:
@@ -33,6 +33,8 @@ class FigureData:
     comparisons: pl.DataFrame = field(default_factory=_empty)
     claims: pl.DataFrame = field(default_factory=_empty)
     outliers: pl.DataFrame = field(default_factory=_empty)
+    accuracy_runs: pl.DataFrame = field(default_factory=_empty)
+    accuracy_epochs: pl.DataFrame = field(default_factory=_empty)
 
     @classmethod
     def from_db(cls, db: str | Path) -> "FigureData":

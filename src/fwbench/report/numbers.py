@@ -156,11 +156,40 @@ def claim_numbers(data: FigureData) -> dict[str, Any]:
                                 f"tested here.")}
 
 
+def accuracy_numbers(data: FigureData) -> dict[str, Any]:
+    """The accuracy track (C08): runs, median final accuracy per framework and the C08 verdict row."""
+    runs = data.accuracy_runs
+    if F.require(runs, ["status", "framework", "seed", "final_val_accuracy"], "accuracy_runs"):
+        return {"n_runs": "0", "accuracy_sentence": "No accuracy run is in the dataset, so claim C08 "
+                                                    "(equal accuracy at equal hyperparameters) is not tested here."}
+    done = runs.filter((pl.col("status") == "ok") & pl.col("final_val_accuracy").is_not_null())
+    medians = {fw: done.filter(pl.col("framework") == fw)["final_val_accuracy"].median() for fw in C.FRAMEWORKS}
+    finals = ", ".join(f"{fmt.pct(medians[fw], 1)} ({fw})" for fw in C.FRAMEWORKS if medians[fw] is not None)
+    claims = claims_main(data.claims)
+    c08 = claims.filter(pl.col("claim_id") == "C08") if claims.height else claims
+    row = c08.row(0, named=True) if c08.height else {}
+    verdict = row.get("verdict") or "not evaluated"
+    threshold = row.get("threshold") or "–"
+    if fmt.is_num(row.get("effect")) and fmt.is_num(row.get("effect_low")):
+        verdict_text = (f"With identical initial weights and data order per seed, the difference PyTorch − "
+                        f"TensorFlow of final accuracy was {row['effect']:+.2f} percentage points "
+                        f"[{row['effect_low']:+.2f}, {row['effect_high']:+.2f}] ({row.get('ci_method')}), so "
+                        f"claim C08 is {verdict} (threshold: {threshold}).")
+    else:
+        verdict_text = f"Claim C08 is {verdict}" + (f": {row['reason']}." if row.get("reason") else ".")
+    sentence = (f"The accuracy track holds {runs.height} training runs ({done.height} finished, "
+                f"{done['seed'].n_unique()} seeds); median final validation accuracy: {finals or '–'}. "
+                + verdict_text)
+    return {"n_runs": str(runs.height), "n_ok": str(done.height), "verdict": verdict,
+            "effect_pp": fmt.ci(row.get("effect"), row.get("effect_low"), row.get("effect_high")),
+            "accuracy_sentence": sentence}
+
+
 def compute_numbers(data: FigureData) -> dict[str, Any]:
     """All numbers of the paper in one JSON-ready dict."""
     return {"dataset": dataset_numbers(data), "protocol": protocol_numbers(data), "speed": speed_numbers(data),
             **fastest_numbers(data), **cost_numbers(data), "claims": claim_numbers(data),
-            "scope": _scope_note(data)}
+            "accuracy": accuracy_numbers(data), "scope": _scope_note(data)}
 
 
 def _scope_note(data: FigureData) -> str:

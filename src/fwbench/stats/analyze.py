@@ -2,6 +2,8 @@
 
 `analyze` is pure (frames in, frames out, fixed seed); `write_analysis` stores every table in the
 results database and as Parquet, plus the claims verdict table as JSON and CSV for the paper.
+With accuracy runs (fwbench.stats.accuracy) the C08 rows of the claims table come from the accuracy
+track and its tables (accuracy_final, accuracy_equivalence, accuracy_time_to_target) are written too.
 """
 
 from __future__ import annotations
@@ -9,11 +11,12 @@ from __future__ import annotations
 import json
 import math
 import os
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 import polars as pl
 
+from fwbench.stats.accuracy import AccuracyAnalysis, analyze_accuracy, c08_verdict
 from fwbench.stats.bootstrap import N_RESAMPLES, SEED
 from fwbench.stats.cells import cell_stats
 from fwbench.stats.claims import Claim, evaluate_claims, load_claims
@@ -27,6 +30,9 @@ REQUIRED_RUN_COLUMNS: tuple[str, ...] = (
     "peak_rss_above_import_mb", "device_peak_mb",
 )
 REQUIRED_STEP_COLUMNS: tuple[str, ...] = ("run_id", "step_index", "phase", "ms")
+ACCURACY_CLAIM = "C08"
+#: Database tables `analyze` reads; the accuracy ones may be absent (no accuracy runs ingested).
+INPUT_TABLES: tuple[str, ...] = ("runs", "steps", "accuracy_runs", "accuracy_epochs")
 
 
 @dataclass
@@ -38,9 +44,12 @@ class Analysis:
     comparisons: pl.DataFrame
     claims: pl.DataFrame
     outliers: pl.DataFrame
+    #: accuracy_final, accuracy_equivalence, accuracy_time_to_target (empty without accuracy runs)
+    accuracy: dict[str, pl.DataFrame] = field(default_factory=dict)
 
     def tables(self) -> dict[str, pl.DataFrame]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+        core = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "accuracy"}
+        return {**core, **self.accuracy}
 
 
 def _check_columns(df: pl.DataFrame, required: tuple[str, ...], name: str) -> None:
@@ -49,35 +58,87 @@ def _check_columns(df: pl.DataFrame, required: tuple[str, ...], name: str) -> No
         raise ValueError(f"table {name!r} lacks column(s) {', '.join(missing)}; needs {', '.join(required)}")
 
 
+def _with_accuracy_verdicts(claims_table: pl.DataFrame, acc: AccuracyAnalysis, accuracy_runs: pl.DataFrame,
+                            claims: list[Claim]) -> pl.DataFrame:
+    """The claims table with its C08 rows replaced by the accuracy track's, in claims-file order.
+
+    The claim's text, source and tests come from the claims file. Scopes: every system of the speed
+    or accuracy runs, then pooled; a system without accuracy runs gets C08 "not testable here".
+    """
+    claim = next((c for c in claims if c.id == ACCURACY_CLAIM), None)
+    if claim is None:
+        return claims_table
+    c08 = acc.c08
+    speed_only = sorted(set(claims_table["system_id"].to_list()) - set(c08["system_id"].to_list()) - {"pooled"})
+    if speed_only:
+        extra = pl.DataFrame([c08_verdict(accuracy_runs, scope=s) for s in speed_only], infer_schema_length=None)
+        c08 = pl.concat([c08, extra], how="diagonal_relaxed")
+    c08 = (c08.with_columns(claim=pl.lit(claim.text), source=pl.lit(claim.source), tests=pl.lit(claim.tests))
+           .sort(pl.col("system_id") == "pooled", "system_id")
+           .select([pl.col(name).cast(dtype) for name, dtype in claims_table.schema.items()]))
+    parts = [c08 if claim_id == ACCURACY_CLAIM else claims_table.filter(pl.col("claim_id") == claim_id)
+             for claim_id in dict.fromkeys(claims_table["claim_id"].to_list())]
+    return pl.concat(parts, how="vertical_relaxed")
+
+
 def analyze(runs: pl.DataFrame, steps: pl.DataFrame, claims: list[Claim] | None = None, *,
+            accuracy_runs: pl.DataFrame | None = None, accuracy_epochs: pl.DataFrame | None = None,
             seed: int = SEED, n_resamples: int = N_RESAMPLES, margin: float = EQUIVALENCE_MARGIN) -> Analysis:
-    """Steady state -> per-run table -> cell stats, comparisons, outliers -> claim verdicts."""
+    """Steady state -> per-run table -> cell stats, comparisons, outliers -> claim verdicts; with
+    accuracy runs, the accuracy tables and the C08 verdict from them (else C08 is not testable)."""
     _check_columns(runs, REQUIRED_RUN_COLUMNS, "runs")
     _check_columns(steps, REQUIRED_STEP_COLUMNS, "steps")
     claims = load_claims() if claims is None else claims
     steady = steady_state_table(runs, steps)
     per_run = run_table(runs, steady)
     comps = compare(per_run, steady_steps(steps, steady), margin=margin, seed=seed, n_resamples=n_resamples)
+    claims_table = evaluate_claims(claims, per_run, comps, seed=seed)
+    accuracy: dict[str, pl.DataFrame] = {}
+    if accuracy_runs is not None and accuracy_runs.height:
+        epochs = accuracy_epochs if accuracy_epochs is not None else pl.DataFrame()
+        acc = analyze_accuracy(accuracy_runs, epochs, seed=seed, n_resamples=n_resamples)
+        claims_table = _with_accuracy_verdicts(claims_table, acc, accuracy_runs, claims)
+        accuracy = acc.tables()
     return Analysis(
         steady_state=steady,
         cell_stats=cell_stats(per_run, seed=seed, n_resamples=n_resamples),
         comparisons=comps.table,
-        claims=evaluate_claims(claims, per_run, comps, seed=seed),
+        claims=claims_table,
         outliers=tukey_outliers(per_run),
+        accuracy=accuracy,
     )
+
+
+def load_inputs(db_path: str | os.PathLike[str]) -> dict[str, pl.DataFrame]:
+    """The INPUT_TABLES from the results database; an absent accuracy table is an empty frame."""
+    from fwbench import dataset
+
+    available = set(dataset.load(db_path))  # names only: frames are lazy
+    frames = dataset.load(db_path, tables=[t for t in INPUT_TABLES if t in available or t in ("runs", "steps")])
+    return {t: frames[t].collect() if t in frames else pl.DataFrame() for t in INPUT_TABLES}
 
 
 def write_analysis(result: Analysis, db_path: str | os.PathLike[str] | None,
                    out_dir: str | os.PathLike[str]) -> list[Path]:
-    """Replace the analysis tables in the database, write Parquet + claims.json/.csv to out_dir."""
+    """Replace the analysis tables in the database, write Parquet + claims.json/.csv to out_dir.
+
+    An accuracy table without columns (no accuracy runs, or none that qualify) is dropped from the
+    database and out_dir, so no stale accuracy results outlive their runs.
+    """
     from fwbench import dataset
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    tables = result.tables()
+    empty = [name for name in ("accuracy_final", "accuracy_equivalence", "accuracy_time_to_target")
+             if not tables.get(name, pl.DataFrame()).width]
     con = dataset.connect(db_path)
     try:
         # one cursor per table: a write leaves the connection's last result open
-        written = [dataset.write_table(con.cursor(), name, df, out) for name, df in result.tables().items()]
+        written = [dataset.write_table(con.cursor(), name, df, out) for name, df in tables.items() if name not in empty]
+        for name in empty:
+            con.cursor().execute(f"DROP TABLE IF EXISTS {name}")
+            (out / f"{name}.parquet").unlink(missing_ok=True)
     finally:
         con.close()
     claims = result.claims

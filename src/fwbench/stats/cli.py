@@ -11,9 +11,10 @@ from fwbench.paths import ANALYSIS_DIR, DATA_DIR
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "analyze", help="steady state, cell stats, comparisons, outliers and claim verdicts",
-        description="Read runs and steps from the results database; write the tables steady_state, "
-                    "cell_stats, comparisons, claims and outliers to it and as Parquet, plus "
-                    "claims.json/claims.csv, to --out-dir.")
+        description="Read runs and steps (and accuracy_runs/accuracy_epochs, if ingested) from the results "
+                    "database; write the tables steady_state, cell_stats, comparisons, claims and outliers "
+                    "(and accuracy_final, accuracy_equivalence, accuracy_time_to_target) to it and as "
+                    "Parquet, plus claims.json/claims.csv, to --out-dir.")
     p.add_argument("--db", type=Path, default=DATA_DIR / "results.duckdb", help="results database (default: %(default)s)")
     p.add_argument("--out-dir", type=Path, default=DATA_DIR / "analysis", help="output directory (default: %(default)s)")
     p.add_argument("--claims", type=Path, default=ANALYSIS_DIR / "claims.yaml", help="claims file (default: %(default)s)")
@@ -27,8 +28,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _analyze(args: argparse.Namespace) -> int:
     import sys
 
-    from fwbench import dataset
-    from fwbench.stats.analyze import analyze, write_analysis
+    from fwbench.stats.analyze import analyze, load_inputs, write_analysis
     from fwbench.stats.claims import ClaimError, load_claims
 
     if args.resamples < 100:
@@ -42,14 +42,15 @@ def _analyze(args: argparse.Namespace) -> int:
     except ClaimError as exc:
         print(f"fwbench analyze: {exc}", file=sys.stderr)
         return 2
-    frames = dataset.load(args.db, tables=["runs", "steps"])
-    result = analyze(frames["runs"].collect(), frames["steps"].collect(), claims, seed=args.seed,
-                     n_resamples=args.resamples, margin=args.margin)
+    frames = load_inputs(args.db)
+    result = analyze(frames["runs"], frames["steps"], claims, accuracy_runs=frames["accuracy_runs"],
+                     accuracy_epochs=frames["accuracy_epochs"], seed=args.seed, n_resamples=args.resamples,
+                     margin=args.margin)
     write_analysis(result, args.db, args.out_dir)
     counts = result.claims.group_by("verdict").len().sort("verdict").iter_rows()
     excluded = result.steady_state.filter(~result.steady_state.get_column("ok").fill_null(False)).height
     print(f"analyzed {result.steady_state.height} runs ({excluded} without steady state or not ok), "
           f"{result.cell_stats.height} cell rows, {result.comparisons.height} comparisons, "
-          f"{result.outliers.height} outliers; claims: " + ", ".join(f"{v} {n}" for v, n in counts)
+          f"{result.outliers.height} outliers, {frames['accuracy_runs'].height} accuracy runs; claims: " + ", ".join(f"{v} {n}" for v, n in counts)
           + f"; wrote {args.out_dir}")
     return 0
