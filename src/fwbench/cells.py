@@ -50,22 +50,31 @@ class Cell:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], source: str = "") -> "Cell":
-        names = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - names)
-        if unknown:
-            raise CellError(unknown[0], data[unknown[0]], ", ".join(sorted(names)), source)
+        names = check_fields(cls, data, source)
         try:
             return cls(**data)
         except TypeError as exc:  # a missing field
-            raise CellError("cell", data, f"all of {', '.join(sorted(names))} ({exc})", source) from exc
+            raise CellError("cell", data, f"all of {names} ({exc})", source) from exc
 
 
-def _choice(field: str, value: Any, allowed: tuple[str, ...]) -> None:
+def check_fields(cls: type, data: dict[str, Any], source: str = "") -> str:
+    """Raise CellError for the first key of `data` that is not a field of dataclass `cls`;
+    returns the field names, sorted and comma-joined, for the caller's missing-field error."""
+    names = {f.name for f in fields(cls)}
+    unknown = sorted(set(data) - names)
+    if unknown:
+        raise CellError(unknown[0], data[unknown[0]], ", ".join(sorted(names)), source)
+    return ", ".join(sorted(names))
+
+
+def check_choice(field: str, value: Any, allowed: tuple[str, ...]) -> None:
+    """Raise CellError unless value is one of `allowed` (shared by speed and accuracy cells)."""
     if value not in allowed:
         raise CellError(field, value, ", ".join(allowed))
 
 
-def _positive(field: str, value: Any, allow_zero: bool = False) -> None:
+def check_positive(field: str, value: Any, allow_zero: bool = False) -> None:
+    """Raise CellError unless value is an int (not bool) > 0, or >= 0 with allow_zero."""
     ok = isinstance(value, int) and not isinstance(value, bool) and (value >= 0 if allow_zero else value > 0)
     if not ok:
         raise CellError(field, value, "a non-negative integer" if allow_zero else "a positive integer")
@@ -73,16 +82,16 @@ def _positive(field: str, value: Any, allow_zero: bool = False) -> None:
 
 def validate_cell(cell: Cell) -> None:
     """Raise CellError naming the first field outside its allowed values."""
-    _choice("framework", cell.framework, C.FRAMEWORKS)
-    _choice("mode", cell.mode, C.MODES[cell.framework])
-    _choice("model", cell.model, C.MODELS)
-    _choice("size", cell.size, C.SIZES[cell.model])
-    _choice("phase", cell.phase, C.PHASES)
-    _choice("device", cell.device, C.DEVICES)
-    _choice("dtype", cell.dtype, C.DTYPES)
-    _positive("batch_size", cell.batch_size)
-    _positive("threads", cell.threads)
-    _positive("seq_len", cell.seq_len, allow_zero=cell.model == "cnn")
+    check_choice("framework", cell.framework, C.FRAMEWORKS)
+    check_choice("mode", cell.mode, C.MODES[cell.framework])
+    check_choice("model", cell.model, C.MODELS)
+    check_choice("size", cell.size, C.SIZES[cell.model])
+    check_choice("phase", cell.phase, C.PHASES)
+    check_choice("device", cell.device, C.DEVICES)
+    check_choice("dtype", cell.dtype, C.DTYPES)
+    check_positive("batch_size", cell.batch_size)
+    check_positive("threads", cell.threads)
+    check_positive("seq_len", cell.seq_len, allow_zero=cell.model == "cnn")
 
 
 def cell_id(cell: Cell) -> str:

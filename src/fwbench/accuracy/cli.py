@@ -7,14 +7,13 @@ and an argparse message naming the option and its allowed values, and no file is
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from typing import Any
 
 from fwbench import constants as C
 from fwbench.accuracy.spec import DEFAULT_MODE, LR_SCHEDULES, MODELS, AccuracyCell, DATASETS, LRSchedule
-from fwbench.cells import CellError
-from fwbench.harness.cli import DEFAULT_THREADS, _grid, _int_type, _positive_float
+from fwbench.harness.cli import (DEFAULT_THREADS, _int_type, _positive_float, add_output_options, checked_options,
+                                 exit_code, positive_float_type)
 
 # Defaults sized so the default grid's accuracy part (2 frameworks x 2 models x 5 seeds) fits in
 # about 5 minutes on the 2-core reference machine (see the report of issue 8).
@@ -26,7 +25,7 @@ DEFAULT_BATCH_SIZE = 32
 DEFAULT_LR: dict[str, float] = {"cnn": 0.01, "lstm": 0.1}
 DEFAULT_TIMEOUT_S = 1800.0
 
-_OPTION = {"batch_size": "--batch-size", "lr_schedule": "--lr-schedule"}
+_positive_lr = positive_float_type("a positive number")
 
 
 def register(subparsers: Any) -> None:
@@ -53,24 +52,8 @@ def register(subparsers: Any) -> None:
     run = acc.add_argument_group("run")
     run.add_argument("--timeout", type=_positive_float, default=DEFAULT_TIMEOUT_S,
                      help=f"seconds for the whole worker process, default {DEFAULT_TIMEOUT_S:g}")
-    run.add_argument("--out", required=True, help="path of the JSON accuracy record")
-    run.add_argument("--keep-going", action="store_true",
-                     help="exit 0 also for failed/oom/timeout runs (the record holds the status)")
-    run.add_argument("--grid-name")
-    run.add_argument("--grid-version")
-    run.add_argument("--grid-hash")
-    run.add_argument("--repetition", type=nonneg, default=0)
+    add_output_options(run, "accuracy")
     acc.set_defaults(func=handle_accuracy, _parser=acc)
-
-
-def _positive_lr(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid number {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"invalid value {text}; allowed: a positive number")
-    return value
 
 
 def build_cell(args: argparse.Namespace) -> AccuracyCell:
@@ -84,26 +67,14 @@ def build_cell(args: argparse.Namespace) -> AccuracyCell:
 
 
 def handle_accuracy(args: argparse.Namespace) -> int:
-    parser: argparse.ArgumentParser = args._parser
-    try:
-        cell = build_cell(args)
-    except CellError as exc:
-        option = _OPTION.get(exc.field, f"--{exc.field.replace('_', '-')}")
-        context = f" for --framework {args.framework}" if exc.field == "mode" else ""
-        context = f" for --model {args.model}" if exc.field == "size" else context
-        parser.error(f"argument {option}: invalid value {exc.value!r}{context}; allowed: {exc.allowed}")
-    grid = _grid(args, parser)
-    if os.path.isdir(args.out):
-        parser.error(f"argument --out: {args.out!r} is a directory; allowed: a file path for the JSON record")
+    cell, grid = checked_options(args, build_cell)
 
     from fwbench.accuracy.runner import AccuracyContext, run_accuracy
 
     ctx = AccuracyContext(cell=cell, timeout_s=args.timeout, grid=grid, repetition=args.repetition)
     record = run_accuracy(ctx, args.out)
     _summary(record, args.out)
-    if record["status"] in ("ok", "skipped") or args.keep_going:
-        return 0
-    return 1
+    return exit_code(record, args)
 
 
 def _summary(record: dict[str, Any], out: str) -> None:

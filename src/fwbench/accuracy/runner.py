@@ -1,30 +1,29 @@
 """Run one accuracy cell in a fresh worker process, enforce the timeout, always write the record.
 
-Process handling is the speed harness's (fwbench.harness.runner): the worker gets its own
-session so a timeout kills its whole process group, it dies with its parent (PDEATHSIG), a
-SIGTERM/SIGHUP to the parent kills it first, and `_classify` turns the worker's last
-report, exit code and timeout into a status (ok, failed, oom, timeout). The record is validated
-against workflow/schemas/accuracy.schema.yaml and written atomically (fwbench.records).
+Process handling is the speed harness's (fwbench.harness.isolation.launch_worker): the worker
+gets its own session so a timeout kills its whole process group, it dies with its parent
+(PDEATHSIG), a SIGTERM/SIGHUP to the parent kills it first, and fwbench.harness.runner's
+`_classify` turns the worker's last report, exit code and timeout into a status (ok, failed,
+oom, timeout). The record is validated against workflow/schemas/accuracy.schema.yaml and
+written atomically (fwbench.records).
 """
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
 import sys
-import tempfile
 import uuid
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from fwbench.accuracy.spec import KIND, AccuracyCell
-from fwbench.accuracy.worker import AccuracyResult, read_result
+from fwbench.accuracy.worker import AccuracyResult
 from fwbench.constants import SCHEMA_VERSION
 from fwbench.harness.environment import worker_env
 from fwbench.harness.fingerprint import system_fingerprint
+from fwbench.harness.isolation import launch_worker, result_as
 from fwbench.harness.record import Grid, utc_now
-from fwbench.harness.runner import _classify, _die_with_parent, _forward_termination, _kill_group
+from fwbench.harness.runner import _classify
 from fwbench.records import validate_record, write_json_atomic
 
 SCHEMA = "accuracy"
@@ -47,32 +46,11 @@ def run_worker(ctx: AccuracyContext, log: TextIO | None = sys.stderr) -> Accurac
     """Spawn the worker, wait at most ctx.timeout_s, and return its classified result."""
     cell = ctx.cell
     env = {**os.environ, **worker_env(cell.threads, cell.seed, cell.device, None)}
-    with tempfile.TemporaryDirectory(prefix="fwbench-acc-") as tmp:
-        spec_path, result_path, log_path = (os.path.join(tmp, n) for n in ("spec.json", "result.json", "worker.log"))
-        with open(spec_path, "w", encoding="utf-8") as fh:
-            json.dump({"cell": cell.to_dict()}, fh)
-        with open(log_path, "w+", encoding="utf-8") as log_fh:
-            proc = subprocess.Popen([sys.executable, "-m", "fwbench.accuracy.worker", spec_path, result_path],
-                                    env=env, stdin=subprocess.DEVNULL, stdout=log_fh, stderr=subprocess.STDOUT,
-                                    start_new_session=True, preexec_fn=_die_with_parent)
-            timed_out = False
-            with _forward_termination(proc.pid):
-                try:
-                    proc.wait(timeout=ctx.timeout_s)
-                except subprocess.TimeoutExpired:
-                    timed_out = True
-                except BaseException:  # Ctrl-C: no record, but no orphaned worker either
-                    _kill_group(proc.pid)
-                    proc.wait()
-                    raise
-            _kill_group(proc.pid)
-            proc.wait()
-            log_fh.seek(0)
-            worker_log = log_fh.read()
-        if log is not None and worker_log.strip():
-            log.write(worker_log if worker_log.endswith("\n") else worker_log + "\n")
-        result = read_result(result_path) or AccuracyResult()
-    return _classify(result, proc.returncode, timed_out, ctx.timeout_s, worker_log)  # type: ignore[arg-type,return-value]
+    launched = launch_worker("fwbench.accuracy.worker", {"cell": cell.to_dict()}, env, ctx.timeout_s, log=log,
+                             prefix="fwbench-acc-")
+    result = result_as(AccuracyResult, launched.result_json) or AccuracyResult()
+    return _classify(result, launched.returncode, launched.timed_out, ctx.timeout_s,  # type: ignore[arg-type,return-value]
+                     launched.log_text)
 
 
 def _round(value: float | None, digits: int = 6) -> float | None:

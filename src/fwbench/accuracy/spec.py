@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 from fwbench import constants as C
-from fwbench.cells import CellError
+from fwbench.cells import CellError, check_choice, check_fields, check_positive
 from fwbench.models.training import LEARNING_RATE, MOMENTUM
 
 KIND = "accuracy"
@@ -90,39 +90,25 @@ class AccuracyCell:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], source: str = "") -> "AccuracyCell":
-        names = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - names)
-        if unknown:
-            raise CellError(unknown[0], data[unknown[0]], ", ".join(sorted(names)), source)
+        names = check_fields(cls, data, source)
         try:
             sched = dict(data["lr_schedule"])
             sched["milestones"] = tuple(sched.get("milestones", ()))
             return cls(**{**data, "lr_schedule": LRSchedule(**sched)})
         except (TypeError, KeyError) as exc:
-            raise CellError("cell", data, f"all of {', '.join(sorted(names))} ({exc})", source) from exc
-
-
-def _choice(field: str, value: Any, allowed: tuple[str, ...]) -> None:
-    if value not in allowed:
-        raise CellError(field, value, ", ".join(allowed))
-
-
-def _positive(field: str, value: Any, allow_zero: bool = False) -> None:
-    ok = isinstance(value, int) and not isinstance(value, bool) and (value >= 0 if allow_zero else value > 0)
-    if not ok:
-        raise CellError(field, value, "a non-negative integer" if allow_zero else "a positive integer")
+            raise CellError("cell", data, f"all of {names} ({exc})", source) from exc
 
 
 def validate(cell: AccuracyCell) -> None:
     """Raise CellError naming the first field outside its allowed values."""
-    _choice("framework", cell.framework, C.FRAMEWORKS)
-    _choice("mode", cell.mode, C.MODES[cell.framework])
-    _choice("model", cell.model, MODELS)
-    _choice("size", cell.size, C.SIZES[cell.model])
-    _choice("dataset", cell.dataset, (DATASETS[cell.model],))
-    _choice("device", cell.device, C.DEVICES)
-    _choice("lr_schedule", cell.lr_schedule.name, LR_SCHEDULES)
-    _positive("epochs", cell.epochs)
-    _positive("batch_size", cell.batch_size)
-    _positive("threads", cell.threads)
-    _positive("seed", cell.seed, allow_zero=True)
+    check_choice("framework", cell.framework, C.FRAMEWORKS)
+    check_choice("mode", cell.mode, C.MODES[cell.framework])
+    check_choice("model", cell.model, MODELS)
+    check_choice("size", cell.size, C.SIZES[cell.model])
+    check_choice("dataset", cell.dataset, (DATASETS[cell.model],))
+    check_choice("device", cell.device, C.DEVICES)
+    check_choice("lr_schedule", cell.lr_schedule.name, LR_SCHEDULES)
+    check_positive("epochs", cell.epochs)
+    check_positive("batch_size", cell.batch_size)
+    check_positive("threads", cell.threads)
+    check_positive("seed", cell.seed, allow_zero=True)

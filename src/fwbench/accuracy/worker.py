@@ -11,19 +11,14 @@ epochs it finished.
 
 from __future__ import annotations
 
-import json
-import os
 import random
 import sys
 import time
-import traceback
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from fwbench.harness.environment import apply_env, worker_env
-from fwbench.harness.worker import write_result
-
-ERROR_CHARS = 4000
+from fwbench.harness.isolation import mark_failed, mark_skipped, worker_main, write_result
 
 
 @dataclass
@@ -41,19 +36,6 @@ class AccuracyResult:
     data: dict[str, Any] | None = None
     first_batch_loss: float | None = None
     epochs: list[dict[str, Any]] = field(default_factory=list)
-
-
-def read_result(path: str) -> AccuracyResult | None:
-    try:
-        with open(path, encoding="utf-8") as fh:
-            return AccuracyResult(**json.load(fh))
-    except (OSError, ValueError, TypeError):
-        return None
-
-
-def _error_text(exc: BaseException) -> str:
-    text = "".join(traceback.format_exception(exc)).strip()
-    return text if len(text) <= ERROR_CHARS else "...\n" + text[-ERROR_CHARS:]
 
 
 def measure(cell_dict: dict[str, Any], result_path: str) -> AccuracyResult:
@@ -78,7 +60,7 @@ def measure(cell_dict: dict[str, Any], result_path: str) -> AccuracyResult:
 
     def checkpoint(phase: str) -> None:
         result.phase = phase
-        write_result(result_path, result)  # type: ignore[arg-type]  # any dataclass with asdict
+        write_result(result_path, result)
 
     try:
         checkpoint("import")
@@ -88,9 +70,7 @@ def measure(cell_dict: dict[str, Any], result_path: str) -> AccuracyResult:
         timings["import_s"] = time.perf_counter() - start
         for b in backends:
             b.configure(threads, seed, device)
-        reason = backend.unavailable_reason(device)
-        if reason:
-            result.status, result.error = "skipped", reason
+        if mark_skipped(result, backend, device):
             return result
         checkpoint("build")
         with backend.device_scope(device):
@@ -113,25 +93,15 @@ def measure(cell_dict: dict[str, Any], result_path: str) -> AccuracyResult:
             train(cell, split, trainer, on_epoch)
         result.status, result.phase = "ok", "done"
     except BaseException as exc:  # noqa: BLE001 -- every failure becomes a record
-        result.status = "oom" if backend.is_oom(exc) else "failed"
-        result.error = _error_text(exc)
+        mark_failed(result, backend, exc)
     finally:
         result.final = True
-        write_result(result_path, result)  # type: ignore[arg-type]
+        write_result(result_path, result)
     return result
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = sys.argv[1:] if argv is None else argv
-    if len(args) != 2:
-        sys.stderr.write("usage: python -m fwbench.accuracy.worker SPEC.json RESULT.json\n")
-        return 2
-    with open(args[0], encoding="utf-8") as fh:
-        spec = json.load(fh)
-    measure(spec["cell"], args[1])
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(0)  # framework teardown is not part of the run
+    return worker_main(argv, "fwbench.accuracy.worker", lambda spec, path: measure(spec["cell"], path))
 
 
 if __name__ == "__main__":

@@ -2,7 +2,8 @@
 
 Options are checked before anything runs: a bad value exits with status 2 and an argparse
 message naming the option and its allowed values, and no file is written. Cell rules live in
-fwbench.cells (CellError names the field); this module only maps a field to its option.
+fwbench.cells (CellError names the field); `checked_options` (shared with `fwbench accuracy`)
+maps a field to its option.
 """
 
 from __future__ import annotations
@@ -10,7 +11,8 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from fwbench import constants as C
 from fwbench.cells import Cell, CellError
@@ -23,7 +25,7 @@ DEFAULT_SIZE: dict[str, str] = {model: next(s for s in C.SIZES[model] if s != "t
 DEFAULT_THREADS = min(2, os.cpu_count() or 1)
 DEFAULT_SEED = 0
 
-_OPTION = {"batch_size": "--batch-size", "seq_len": "--seq-len"}  # other fields: --<field>
+T = TypeVar("T")
 
 
 def _int_type(minimum: int) -> Any:
@@ -41,14 +43,22 @@ def _int_type(minimum: int) -> Any:
     return parse
 
 
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid number {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"invalid value {text}; allowed: a positive number of seconds")
-    return value
+def positive_float_type(allowed: str) -> Any:
+    """argparse type for a number > 0; `allowed` words the error (e.g. "a positive number of seconds")."""
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"invalid number {text!r}") from None
+        if not value > 0:
+            raise argparse.ArgumentTypeError(f"invalid value {text}; allowed: {allowed}")
+        return value
+
+    parse.__name__ = "float"
+    return parse
+
+
+_positive_float = positive_float_type("a positive number of seconds")
 
 
 def register(subparsers: Any) -> None:
@@ -76,18 +86,28 @@ def register(subparsers: Any) -> None:
                        help=f"seconds for the whole worker process, default {DEFAULT_TIMEOUT_S:g}")
     proto.add_argument("--compile-cache-dir", help="TORCHINDUCTOR_CACHE_DIR for torch compile "
                        "(default .cache/torchinductor/<grid-name or adhoc>)")
-    out = run.add_argument_group("output")
-    out.add_argument("--out", required=True, help="path of the JSON run record")
-    out.add_argument("--keep-going", action="store_true",
-                     help="exit 0 also for failed/oom/timeout runs (the record holds the status)")
-    out.add_argument("--grid-name")
-    out.add_argument("--grid-version")
-    out.add_argument("--grid-hash")
-    out.add_argument("--repetition", type=nonneg, default=0)
+    add_output_options(run.add_argument_group("output"), "run")
     run.set_defaults(func=handle_run, _parser=run)
 
     sysid = subparsers.add_parser("system-id", help="print this host's system id (hash of its hardware)")
     sysid.set_defaults(func=handle_system_id)
+
+
+def add_output_options(group: Any, record: str) -> None:
+    """--out, --keep-going, --grid-name/--grid-version/--grid-hash and --repetition, shared by
+    `fwbench run` and `fwbench accuracy` (read back by checked_options and exit_code)."""
+    group.add_argument("--out", required=True, help=f"path of the JSON {record} record")
+    group.add_argument("--keep-going", action="store_true",
+                       help="exit 0 also for failed/oom/timeout runs (the record holds the status)")
+    group.add_argument("--grid-name")
+    group.add_argument("--grid-version")
+    group.add_argument("--grid-hash")
+    group.add_argument("--repetition", type=_int_type(0), default=0)
+
+
+def exit_code(record: dict[str, Any], args: argparse.Namespace) -> int:
+    """0 for an ok or skipped run, or for any run with --keep-going; else 1."""
+    return 0 if record["status"] in ("ok", "skipped") or args.keep_going else 1
 
 
 def build_cell(args: argparse.Namespace) -> Cell:
@@ -114,18 +134,29 @@ def _grid(args: argparse.Namespace, parser: argparse.ArgumentParser) -> Any:
     return Grid(name=args.grid_name, version=version, hash=args.grid_hash)
 
 
-def handle_run(args: argparse.Namespace) -> int:
+def checked_options(args: argparse.Namespace, build: Callable[[argparse.Namespace], T]) -> tuple[T, Any]:
+    """The cell built by `build(args)` and the grid (or None), checked before anything runs.
+
+    Shared by `fwbench run` and `fwbench accuracy`: a CellError, an incomplete grid triple or an
+    --out that is a directory exits with status 2 via parser.error, naming the option (field
+    batch_size -> --batch-size) and its allowed values.
+    """
     parser: argparse.ArgumentParser = args._parser
     try:
-        cell = build_cell(args)
+        cell = build(args)
     except CellError as exc:
-        option = _OPTION.get(exc.field, f"--{exc.field.replace('_', '-')}")
+        option = f"--{exc.field.replace('_', '-')}"
         context = f" for --framework {args.framework}" if exc.field == "mode" else ""
         context = f" for --model {args.model}" if exc.field == "size" else context
         parser.error(f"argument {option}: invalid value {exc.value!r}{context}; allowed: {exc.allowed}")
     grid = _grid(args, parser)
     if os.path.isdir(args.out):
         parser.error(f"argument --out: {args.out!r} is a directory; allowed: a file path for the JSON record")
+    return cell, grid
+
+
+def handle_run(args: argparse.Namespace) -> int:
+    cell, grid = checked_options(args, build_cell)
 
     from fwbench.harness.record import RunContext
     from fwbench.harness.runner import cache_dir_state, default_compile_cache_dir, run_cell
@@ -138,9 +169,7 @@ def handle_run(args: argparse.Namespace) -> int:
                      compile_cache_state=cache_dir_state(cache_dir) if cache_dir else "none")
     record = run_cell(ctx, args.out)
     _summary(record, args.out)
-    if record["status"] in ("ok", "skipped") or args.keep_going:
-        return 0
-    return 1
+    return exit_code(record, args)
 
 
 def _summary(record: dict[str, Any], out: str) -> None:

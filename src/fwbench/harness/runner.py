@@ -1,30 +1,26 @@
 """Run one cell in a fresh worker process, enforce the timeout, and always write the record.
 
-The worker runs in its own session (process group), so a timeout kills it together with any
-helper processes it started (torch.compile's compile workers). Whatever happens to the worker
--- ok, exception, hang, signal, OOM kill -- the parent turns what it learned into a record and
-writes it atomically with fwbench.records.write_record.
+The worker is launched by fwbench.harness.isolation.launch_worker: its own session (process
+group), so a timeout kills it together with any helper processes it started (torch.compile's
+compile workers). Whatever happens to the worker -- ok, exception, hang, signal, OOM kill --
+the parent turns what it learned into a record (`_classify`, shared with the accuracy track)
+and writes it atomically with fwbench.records.write_record.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import signal
-import subprocess
 import sys
-import tempfile
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any, TextIO
 
 from fwbench.harness.environment import worker_env
 from fwbench.harness.fingerprint import nvidia_driver_present, system_fingerprint
+from fwbench.harness.isolation import launch_worker, result_as
 from fwbench.harness.record import RunContext, build_record
-from fwbench.harness.worker import WorkerResult, WorkerSpec, read_result
+from fwbench.harness.worker import WorkerResult, WorkerSpec
 from fwbench.paths import REPO_ROOT
 from fwbench.records import write_record
 
@@ -52,48 +48,6 @@ def _skip_without_worker(ctx: RunContext) -> WorkerResult | None:
     return None
 
 
-def _kill_group(pid: int) -> None:
-    try:
-        os.killpg(pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-
-
-def _die_with_parent() -> None:
-    """In the worker before exec: get SIGKILL if the parent dies (Linux prctl PR_SET_PDEATHSIG).
-
-    The worker has its own session (so a timeout can kill its whole group); without this, a
-    parent killed by SIGKILL would leave it running unsupervised.
-    """
-    try:
-        import ctypes
-
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
-
-
-@contextmanager
-def _forward_termination(pgid: int) -> Iterator[None]:
-    """While waiting, SIGTERM/SIGHUP to the parent (a workflow cancelling the job) first kill the
-    worker's process group, then terminate the parent with the same signal."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def handler(signum: int, frame: Any) -> None:
-        _kill_group(pgid)
-        signal.signal(signum, signal.SIG_DFL)
-        os.kill(os.getpid(), signum)
-
-    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGHUP)}
-    try:
-        yield
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
-
-
 def _tail(text: str) -> str:
     text = text.strip()
     return text if len(text) <= LOG_TAIL_CHARS else "..." + text[-LOG_TAIL_CHARS:]
@@ -111,33 +65,9 @@ def run_worker(ctx: RunContext, log: TextIO | None = sys.stderr) -> WorkerResult
     spec = WorkerSpec(cell=ctx.cell.to_dict(), seed=ctx.seed, warmup=ctx.warmup, steps=ctx.steps,
                       compile_cache_dir=ctx.compile_cache_dir)
     env = {**os.environ, **worker_env(ctx.cell.threads, ctx.seed, ctx.cell.device, ctx.compile_cache_dir)}
-    with tempfile.TemporaryDirectory(prefix="fwbench-run-") as tmp:
-        spec_path, result_path, log_path = (os.path.join(tmp, n) for n in ("spec.json", "result.json", "worker.log"))
-        with open(spec_path, "w", encoding="utf-8") as fh:
-            json.dump(asdict(spec), fh)
-        with open(log_path, "w+", encoding="utf-8") as log_fh:
-            proc = subprocess.Popen([sys.executable, "-m", "fwbench.harness.worker", spec_path, result_path],
-                                    env=env, stdin=subprocess.DEVNULL, stdout=log_fh, stderr=subprocess.STDOUT,
-                                    start_new_session=True, preexec_fn=_die_with_parent)
-            timed_out = False
-            with _forward_termination(proc.pid):
-                try:
-                    proc.wait(timeout=ctx.timeout_s)
-                except subprocess.TimeoutExpired:
-                    timed_out = True
-                    _kill_group(proc.pid)
-                    proc.wait()
-                except BaseException:  # Ctrl-C: no run record, but no orphaned worker either
-                    _kill_group(proc.pid)
-                    proc.wait()
-                    raise
-            _kill_group(proc.pid)  # strays of a finished worker (e.g. compile workers)
-            log_fh.seek(0)
-            worker_log = log_fh.read()
-        if log is not None and worker_log.strip():
-            log.write(worker_log if worker_log.endswith("\n") else worker_log + "\n")
-        result = read_result(result_path) or WorkerResult(phase="start")
-    return _classify(result, proc.returncode, timed_out, ctx.timeout_s, worker_log)
+    launched = launch_worker("fwbench.harness.worker", asdict(spec), env, ctx.timeout_s, log=log)
+    result = result_as(WorkerResult, launched.result_json) or WorkerResult(phase="start")
+    return _classify(result, launched.returncode, launched.timed_out, ctx.timeout_s, launched.log_text)
 
 
 def _classify(result: WorkerResult, returncode: int, timed_out: bool, timeout_s: float, log: str) -> WorkerResult:

@@ -16,19 +16,17 @@ and OOM paths; never set by the CLI or the workflow.
 from __future__ import annotations
 
 import gc
-import json
 import os
 import random
 import sys
 import time
-import traceback
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from fwbench.harness.environment import apply_env, worker_env
+from fwbench.harness.isolation import mark_failed, mark_skipped, worker_main, write_result
 
 FAULT_ENV = "FWBENCH_TEST_FAULT"
-ERROR_CHARS = 4000
 
 
 @dataclass
@@ -58,21 +56,6 @@ class WorkerResult:
     compile_cache_state: str | None = None
 
 
-def write_result(path: str, result: WorkerResult) -> None:
-    tmp = f"{path}.tmp"
-    with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(asdict(result), fh)
-    os.replace(tmp, path)
-
-
-def read_result(path: str) -> WorkerResult | None:
-    try:
-        with open(path, encoding="utf-8") as fh:
-            return WorkerResult(**json.load(fh))
-    except (OSError, ValueError, TypeError):
-        return None
-
-
 def _fault(phase: str) -> None:
     spec = os.environ.get(FAULT_ENV, "")
     if not spec:
@@ -90,11 +73,6 @@ def _fault(phase: str) -> None:
         os.abort()
     elif kind == "oom":
         raise MemoryError(f"injected out-of-memory at {phase}")
-
-
-def _error_text(exc: BaseException) -> str:
-    text = "".join(traceback.format_exception(exc)).strip()
-    return text if len(text) <= ERROR_CHARS else "...\n" + text[-ERROR_CHARS:]
 
 
 def measure(spec: WorkerSpec, result_path: str) -> WorkerResult:
@@ -133,9 +111,7 @@ def measure(spec: WorkerSpec, result_path: str) -> WorkerResult:
         result.memory = {"method": memory.method, "rss_after_import_mb": memory.baseline_mb}
         backend.configure(threads, seed, device)
         _fault("import")
-        reason = backend.unavailable_reason(device)
-        if reason:
-            result.status, result.error = "skipped", reason
+        if mark_skipped(result, backend, device):
             return result
         checkpoint("build")
         with backend.device_scope(device):
@@ -160,8 +136,7 @@ def measure(spec: WorkerSpec, result_path: str) -> WorkerResult:
         result.status = "ok"
         result.phase = "done"
     except BaseException as exc:  # noqa: BLE001 -- every failure becomes a record
-        result.status = "oom" if backend.is_oom(exc) else "failed"
-        result.error = _error_text(exc)
+        mark_failed(result, backend, exc)
     finally:
         result.memory = asdict(memory.stop())
         try:
@@ -174,17 +149,7 @@ def measure(spec: WorkerSpec, result_path: str) -> WorkerResult:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = sys.argv[1:] if argv is None else argv
-    if len(args) != 2:
-        sys.stderr.write("usage: python -m fwbench.harness.worker SPEC.json RESULT.json\n")
-        return 2
-    with open(args[0], encoding="utf-8") as fh:
-        spec = WorkerSpec(**json.load(fh))
-    measure(spec, args[1])
-    # Leave at once: framework teardown is not part of the run and can take seconds.
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(0)
+    return worker_main(argv, "fwbench.harness.worker", lambda spec, path: measure(WorkerSpec(**spec), path))
 
 
 if __name__ == "__main__":
