@@ -33,7 +33,7 @@ def test_bad_grid_stops_before_any_job_naming_file_field_and_allowed_values(copy
     assert proc.returncode != 0
     assert "workflow/grids/bad.yaml" in out and "cells[0].frameworks.torch[1]" in out
     assert "'jit' is not allowed; allowed: eager, compile" in out
-    assert "run_benchmark" not in out and not (copy / "data" / "raw").exists()
+    assert "run_benchmark" not in out and not (copy / "data" / "raw" / "bad").exists()
 
 
 def test_unknown_grid_lists_the_available_grids(copy: Path) -> None:

@@ -6,14 +6,17 @@ Synthetic records stand in for measured runs (the DVC mechanics do not depend on
 from __future__ import annotations
 
 import filecmp
+import json
 import re
 import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
 
+from fwbench.records import read_record
 from fwbench.synthetic import base_cell, fake_system, write_dataset
-from test_workflow_helpers import copy_checkout, dvc, run, snakemake
+from test_workflow_helpers import REPO, copy_checkout, dvc, run, snakemake
 
 pytestmark = pytest.mark.xdist_group("workflow_dvc")
 
@@ -102,3 +105,29 @@ def test_default_remote_is_a_directory_inside_the_repository(tmp_path: Path) -> 
     store = root / "data" / "dvc-store"
     assert any(p.is_file() for p in store.rglob("*"))
     assert not run(root, "git", "check-ignore", "-q", "data/dvc-store/files").returncode == 0
+
+
+def test_shipped_reference_runs_pull_offline_and_build_without_measuring(tmp_path: Path) -> None:
+    """A fresh clone gets the committed reference runs from data/dvc-store and plans no benchmark run."""
+    pointers = sorted((REPO / "data" / "raw").glob("*/*.dvc"))
+    if not pointers:
+        pytest.skip("no reference runs are shipped in this checkout")
+    root = copy_checkout(tmp_path / "repo", shipped_runs=True)
+    git(root, "init", "-q", "-b", "main")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "clone")
+    dvc(root, "pull", "-q")  # from the in-repo default remote: no network
+    for pointer in pointers:
+        meta = yaml.safe_load(pointer.read_text())["outs"][0]
+        restored = root / pointer.relative_to(REPO).with_suffix("")
+        records = sorted(restored.rglob("rep-*.json"))
+        assert len(records) == meta["nfiles"] and records
+        for record in records[:5]:
+            read_record(record, schema=json.loads(record.read_text())["kind"].replace("speed", "run"))
+    assert UP_TO_DATE in dvc(root, "status", *(str(p.relative_to(REPO)) for p in pointers)).stdout
+    grid = pointers[0].parent.name
+    plan = snakemake(root, "-n", "--config", f"grid={grid}", "measure=false")
+    assert plan.returncode == 0, plan.stderr[-3000:]
+    planned = dict(re.findall(r"^(\w+)\s+(\d+)$", plan.stdout, re.M))  # the job-count table
+    assert "ingest_runs" in planned and "build_paper" in planned
+    assert "run_benchmark" not in planned and "run_accuracy" not in planned

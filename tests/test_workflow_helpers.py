@@ -28,9 +28,18 @@ def checkout_files(repo: Path = REPO) -> list[str]:
     return sorted({f for f in out.split("\0") if f and (repo / f).is_file()})
 
 
-def copy_checkout(dst: Path, repo: Path = REPO) -> Path:
-    """Copy the checkout's files to dst (a fresh clone with the working tree's content)."""
+SHIPPED_RUNS = ("data/raw/", "data/dvc-store/")
+
+
+def copy_checkout(dst: Path, repo: Path = REPO, shipped_runs: bool = False) -> Path:
+    """Copy the checkout's files to dst (a fresh clone with the working tree's content).
+
+    Without shipped_runs the copy leaves out the reference runs' DVC pointers and store, so a test
+    of the workflow's own runs sees only what it measures (the reference host may be this host).
+    """
     for rel in checkout_files(repo):
+        if not shipped_runs and rel.startswith(SHIPPED_RUNS):
+            continue
         target = dst / rel
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(repo / rel, target)
