@@ -55,27 +55,41 @@ VERSION_PACKAGES: dict[str, tuple[str, ...]] = {
     "numpy_version": ("numpy",),
 }
 
+
+def _record_identity(schema: str) -> tuple[Column, ...]:
+    """The leading columns every run table shares: where the record is, which grid, host and cell.
+
+    `schema` names the record schema the sources refer to (their descriptions come from it).
+    """
+    def col(name: str, type_: str, source: str | None = None, **kwargs: Any) -> Column:
+        return Column(name, type_, source, schema=schema, **kwargs)
+
+    return (
+        col("run_id", "VARCHAR", "run_id", nullable=False),
+        col("path", "VARCHAR", note="Path of the raw record, relative to the raw directory.", nullable=False),
+        col("content_hash", "VARCHAR", note="sha256 of the raw record's bytes (decides re-ingest).", nullable=False),
+        col("schema_version", "INTEGER", "schema_version"),
+        col("kind", "VARCHAR", "kind"),
+        col("grid_name", "VARCHAR", "grid.name", note="Grid name; null for an ad-hoc run."),
+        col("grid_version", "VARCHAR", "grid.version", note="Grid version (as text)."),
+        col("grid_hash", "VARCHAR", "grid.hash"),
+        col("system_id", "VARCHAR", "system.system_id", nullable=False),
+        col("cell_id", "VARCHAR", "cell_id", nullable=False),
+        col("repetition", "INTEGER", "repetition"),
+        col("framework", "VARCHAR", "cell.framework"),
+        col("mode", "VARCHAR", "cell.mode"),
+        col("model", "VARCHAR", "cell.model"),
+        col("size", "VARCHAR", "cell.size"),
+    )
+
+
 RUNS = Table(
     name="runs",
     description="One row per process run (one raw record), whatever its status: failures are data.",
     primary_key=("run_id",),
     partition_by=("grid_name", "system_id"),
     columns=(
-        Column("run_id", "VARCHAR", "run_id", nullable=False),
-        Column("path", "VARCHAR", note="Path of the raw record, relative to the raw directory.", nullable=False),
-        Column("content_hash", "VARCHAR", note="sha256 of the raw record's bytes (decides re-ingest).", nullable=False),
-        Column("schema_version", "INTEGER", "schema_version"),
-        Column("kind", "VARCHAR", "kind"),
-        Column("grid_name", "VARCHAR", "grid.name", note="Grid name; null for an ad-hoc run."),
-        Column("grid_version", "VARCHAR", "grid.version", note="Grid version (as text)."),
-        Column("grid_hash", "VARCHAR", "grid.hash"),
-        Column("system_id", "VARCHAR", "system.system_id", nullable=False),
-        Column("cell_id", "VARCHAR", "cell_id", nullable=False),
-        Column("repetition", "INTEGER", "repetition"),
-        Column("framework", "VARCHAR", "cell.framework"),
-        Column("mode", "VARCHAR", "cell.mode"),
-        Column("model", "VARCHAR", "cell.model"),
-        Column("size", "VARCHAR", "cell.size"),
+        *_record_identity("run"),
         Column("phase", "VARCHAR", "cell.phase"),
         Column("batch_size", "INTEGER", "cell.batch_size", unit="samples"),
         Column("seq_len", "INTEGER", "cell.seq_len", unit="tokens"),
@@ -227,21 +241,7 @@ ACCURACY_RUNS = Table(
     primary_key=("run_id",),
     partition_by=("grid_name", "system_id"),
     columns=(
-        _acc("run_id", "VARCHAR", "run_id", nullable=False),
-        _acc("path", "VARCHAR", note="Path of the raw record, relative to the raw directory.", nullable=False),
-        _acc("content_hash", "VARCHAR", note="sha256 of the raw record's bytes (decides re-ingest).", nullable=False),
-        _acc("schema_version", "INTEGER", "schema_version"),
-        _acc("kind", "VARCHAR", "kind"),
-        _acc("grid_name", "VARCHAR", "grid.name", note="Grid name; null for an ad-hoc run."),
-        _acc("grid_version", "VARCHAR", "grid.version", note="Grid version (as text)."),
-        _acc("grid_hash", "VARCHAR", "grid.hash"),
-        _acc("system_id", "VARCHAR", "system.system_id", nullable=False),
-        _acc("cell_id", "VARCHAR", "cell_id", nullable=False),
-        _acc("repetition", "INTEGER", "repetition"),
-        _acc("framework", "VARCHAR", "cell.framework"),
-        _acc("mode", "VARCHAR", "cell.mode"),
-        _acc("model", "VARCHAR", "cell.model"),
-        _acc("size", "VARCHAR", "cell.size"),
+        *_record_identity("accuracy"),
         _acc("dataset", "VARCHAR", "cell.dataset"),
         _acc("epochs", "INTEGER", "cell.epochs", unit="epochs"),
         _acc("batch_size", "INTEGER", "cell.batch_size", unit="samples"),
