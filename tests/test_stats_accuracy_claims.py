@@ -63,3 +63,19 @@ def test_without_accuracy_runs_c08_is_not_testable(tmp_path: Path) -> None:
     assert set(rows["verdict"]) == {"not testable here"}
     assert rows["reason"].str.contains("accuracy runs").all()
     assert not any((out / f"{name}.parquet").exists() for name in ACCURACY_TABLES)
+
+
+def test_accuracy_tables_whose_runs_are_gone_leave_no_trace(tmp_path: Path) -> None:
+    out = _analyzed(tmp_path, {"torch": 0.9, "tensorflow": 0.9})
+    db = tmp_path / "results.duckdb"
+    described = {r["name"] for r in json.loads((out / "datapackage.json").read_text())["resources"]}
+    assert set(ACCURACY_TABLES) <= described
+    for record in write_accuracy_dataset(tmp_path / "elsewhere", {"torch": 0.9, "tensorflow": 0.9}, seeds=4):
+        (tmp_path / "raw" / record.relative_to(tmp_path / "elsewhere")).unlink()
+    dataset.ingest(tmp_path / "raw", db)
+    assert main(["analyze", "--db", str(db), "--out-dir", str(out), "--resamples", "200"]) == 0
+    described = {r["name"] for r in json.loads((out / "datapackage.json").read_text())["resources"]}
+    assert not set(ACCURACY_TABLES) & described
+    assert "claims" in described or "cell_stats" in described
+    tables = set(dataset.load(db))
+    assert not set(ACCURACY_TABLES) & tables

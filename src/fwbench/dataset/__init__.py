@@ -4,6 +4,7 @@ Public API (duckdb and polars are imported on first use, so `fwbench` stays quic
 - ingest(raw_dir=None, db_path=None, parquet_dir=None) -> IngestResult
 - connect(db_path=None, read_only=False) -> duckdb.DuckDBPyConnection
 - write_table(con, name, polars_df, parquet_dir=None) -> Path | None
+- drop_table(con, name, parquet_dir=None) -> None
 - load(db_path=None, tables=None) -> dict[str, polars.LazyFrame]
 - query(sql, db_path=None) -> polars.DataFrame
 """
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
 
     from fwbench.dataset.ingestion import IngestResult
 
-__all__ = ["connect", "ingest", "load", "query", "write_table"]
+__all__ = ["connect", "drop_table", "ingest", "load", "query", "write_table"]
 
 
 def connect(db_path: str | os.PathLike[str] | None = None, read_only: bool = False) -> "duckdb.DuckDBPyConnection":
@@ -36,6 +37,13 @@ def write_table(con: "duckdb.DuckDBPyConnection", name: str, df: "pl.DataFrame",
     from fwbench.dataset.store import write_table as _write_table
 
     return _write_table(con, name, df, parquet_dir)
+
+
+def drop_table(con: "duckdb.DuckDBPyConnection", name: str, parquet_dir: str | os.PathLike[str] | None = None) -> None:
+    """Drop table `name` and its Parquet file (see store.drop_table)."""
+    from fwbench.dataset.store import drop_table as _drop_table
+
+    _drop_table(con, name, parquet_dir)
 
 
 def ingest(raw_dir: str | os.PathLike[str] | None = None, db_path: str | os.PathLike[str] | None = None,

@@ -116,10 +116,7 @@ def write_table(con: duckdb.DuckDBPyConnection, name: str, df: pl.DataFrame,
     database without parquet_dir only the table is written. Returns the Parquet path (or None).
     Tables owned by `fwbench ingest` (runs, steps, ...) are refused: they are rebuilt from raw records.
     """
-    if not _IDENTIFIER.match(name):
-        raise ValueError(f"table name {name!r} is not a plain SQL identifier (letters, digits, _)")
-    if name in TABLES_BY_NAME:
-        raise ValueError(f"table {name!r} is owned by `fwbench ingest`; choose another name")
+    _check_writable(name)
     if isinstance(df, pl.LazyFrame):
         df = df.collect()
     arrow = df.to_arrow()
@@ -128,13 +125,43 @@ def write_table(con: duckdb.DuckDBPyConnection, name: str, df: pl.DataFrame,
         con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM _fwbench_write_table")
     finally:
         con.unregister("_fwbench_write_table")
-    if parquet_dir is None:
-        db = db_file(con)
-        if db is None:
-            return None
-        parquet_dir = parquet_dir_for(db)
-    target = export_table(con, name, Path(parquet_dir))
+    directory = _parquet_dir(con, parquet_dir)
+    if directory is None:
+        return None
+    target = export_table(con, name, directory)
     from fwbench.dataset.metadata import write_datapackage
 
-    write_datapackage(con, Path(parquet_dir))
+    write_datapackage(con, directory)
     return target
+
+
+def drop_table(con: duckdb.DuckDBPyConnection, name: str, parquet_dir: str | os.PathLike[str] | None = None) -> None:
+    """Drop table `name` (if present) and its <parquet_dir>/<name>.parquet; refresh datapackage.json.
+
+    The counterpart of write_table for results that no longer exist (e.g. no accuracy runs left),
+    so neither the database, the Parquet files nor the package description keep a stale table.
+    """
+    _check_writable(name)
+    con.execute(f"DROP TABLE IF EXISTS {name}")
+    directory = _parquet_dir(con, parquet_dir)
+    if directory is None:
+        return
+    (directory / f"{name}.parquet").unlink(missing_ok=True)
+    from fwbench.dataset.metadata import write_datapackage
+
+    write_datapackage(con, directory)
+
+
+def _check_writable(name: str) -> None:
+    if not _IDENTIFIER.match(name):
+        raise ValueError(f"table name {name!r} is not a plain SQL identifier (letters, digits, _)")
+    if name in TABLES_BY_NAME:
+        raise ValueError(f"table {name!r} is owned by `fwbench ingest`; choose another name")
+
+
+def _parquet_dir(con: duckdb.DuckDBPyConnection, parquet_dir: str | os.PathLike[str] | None) -> Path | None:
+    """parquet_dir, else the `parquet` directory next to the database file (None for in-memory)."""
+    if parquet_dir is not None:
+        return Path(parquet_dir)
+    db = db_file(con)
+    return None if db is None else parquet_dir_for(db)

@@ -137,8 +137,7 @@ def write_analysis(result: Analysis, db_path: str | os.PathLike[str] | None,
         # one cursor per table: a write leaves the connection's last result open
         written = [dataset.write_table(con.cursor(), name, df, out) for name, df in tables.items() if name not in empty]
         for name in empty:
-            con.cursor().execute(f"DROP TABLE IF EXISTS {name}")
-            (out / f"{name}.parquet").unlink(missing_ok=True)
+            dataset.drop_table(con.cursor(), name, out)
     finally:
         con.close()
     claims = result.claims
