@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from fwbench.cli import add_db_option
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     ingest = subparsers.add_parser(
@@ -13,7 +15,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "datapackage.json and data dictionary in line with them. Invalid records are "
                     "listed on stderr and in the ingest_report table.")
     ingest.add_argument("--raw", default=None, help="raw run directory (default: data/raw)")
-    ingest.add_argument("--db", default=None, help="DuckDB file (default: data/results.duckdb)")
+    add_db_option(ingest)
     ingest.add_argument("--parquet", default=None, help="Parquet directory (default: parquet/ next to --db)")
     ingest.add_argument("--dictionary", default=None, help="data dictionary file (default: README.md next to --db)")
     ingest.add_argument("--strict", action="store_true", help="exit with status 1 if any record is invalid")
@@ -25,7 +27,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "run_systems, ingest_report; views: run_summary, cell_summary, framework_pairs, "
                     "invalid_records (see data/README.md).")
     query.add_argument("sql", help="the SQL statement")
-    query.add_argument("--db", default=None, help="DuckDB file (default: data/results.duckdb)")
+    add_db_option(query)
     query.add_argument("--format", default="table", choices=("table", "csv", "json", "parquet"),
                        help="output format (default: table; parquet needs --out)")
     query.add_argument("--out", default=None, help="write to FILE instead of stdout")

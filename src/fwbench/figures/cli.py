@@ -6,7 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from fwbench.paths import ANALYSIS_DIR, DATA_DIR, REPO_ROOT
+from fwbench.cli import add_db_option
+from fwbench.paths import ANALYSIS_DIR, REPO_ROOT
 
 DEFAULT_OUT = REPO_ROOT / "paper" / "build" / "figures"
 DEFAULT_HTML = REPO_ROOT / "paper" / "build" / "report.html"
@@ -19,7 +20,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "every figure listed in analysis/figures.yaml to OUT/<id>.svg|png|vl.json plus "
                     "OUT/manifest.json, then the self-contained HTML report. A figure without data renders a "
                     "'no data' placeholder.")
-    p.add_argument("--db", type=Path, default=DATA_DIR / "results.duckdb", help="results database (default: %(default)s)")
+    add_db_option(p)
     p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="figure directory (default: %(default)s)")
     p.add_argument("--html", type=Path, default=DEFAULT_HTML,
                    help="interactive HTML report; '' to skip (default: %(default)s)")

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from fwbench.paths import DATA_DIR
+from fwbench.cli import add_db_option
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -17,7 +17,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Read the results database, write BUILD/generated/numbers.json and tables.json, and compile "
                     "PAPER/paper.typ with typst to BUILD/paper.pdf using the figures in BUILD/figures (rendered by "
                     "`fwbench figures`; --figures renders them first).")
-    p.add_argument("--db", type=Path, default=DATA_DIR / "results.duckdb", help="results database (default: %(default)s)")
+    add_db_option(p)
     p.add_argument("--build", type=Path, default=BUILD_DIR, help="build directory (default: %(default)s)")
     p.add_argument("--paper-dir", type=Path, default=PAPER_DIR, help="Typst source directory (default: %(default)s)")
     p.add_argument("--figures-dir", type=Path, default=None, help="rendered figures (default: BUILD/figures)")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from fwbench.cli import add_db_option
 from fwbench.paths import ANALYSIS_DIR, DATA_DIR
 
 
@@ -15,7 +16,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "database; write the tables steady_state, cell_stats, comparisons, claims and outliers "
                     "(and accuracy_final, accuracy_equivalence, accuracy_time_to_target) to it and as "
                     "Parquet, plus claims.json/claims.csv, to --out-dir.")
-    p.add_argument("--db", type=Path, default=DATA_DIR / "results.duckdb", help="results database (default: %(default)s)")
+    add_db_option(p)
     p.add_argument("--out-dir", type=Path, default=DATA_DIR / "analysis", help="output directory (default: %(default)s)")
     p.add_argument("--claims", type=Path, default=ANALYSIS_DIR / "claims.yaml", help="claims file (default: %(default)s)")
     p.add_argument("--seed", type=int, default=0, help="bootstrap seed (default: %(default)s)")
