@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 from fwbench.harness import fingerprint as fp
-from fwbench.records import load_schema
+from fwbench.schemas import load_schema
 
 
 def test_fingerprint_has_every_schema_field_and_validates() -> None:

@@ -6,12 +6,11 @@ without renaming any other; runs of the same cell from any grid or host share th
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 from fwbench import constants as C
+from fwbench.ids import short_hash
 
 
 class CellError(ValueError):
@@ -96,5 +95,4 @@ def validate_cell(cell: Cell) -> None:
 
 def cell_id(cell: Cell) -> str:
     """Stable 12-hex-digit id from the canonical JSON of the cell's parameters."""
-    canonical = json.dumps(cell.to_dict(), sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()[:12]
+    return short_hash(cell.to_dict())

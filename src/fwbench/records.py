@@ -9,38 +9,22 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import jsonschema
-import yaml
-
 from fwbench.constants import SCHEMA_VERSION
-from fwbench.paths import SCHEMAS_DIR
+from fwbench.schemas import schema_errors
+
+RECORD_ROOT = "<record>"
 
 
 class RecordError(ValueError):
     """A run record that does not follow the schema; names the file and the field."""
 
 
-@lru_cache(maxsize=None)
-def load_schema(name: str = "run") -> dict[str, Any]:
-    with open(SCHEMAS_DIR / f"{name}.schema.yaml", encoding="utf-8") as fh:
-        return yaml.safe_load(fh)
-
-
-@lru_cache(maxsize=None)
-def _validator(name: str) -> jsonschema.protocols.Validator:
-    schema = load_schema(name)
-    cls = jsonschema.validators.validator_for(schema)
-    return cls(schema, format_checker=cls.FORMAT_CHECKER)
-
-
 def record_errors(record: Any, schema: str = "run") -> list[str]:
-    """Every schema violation as 'field.path: message' (empty when valid)."""
-    errors = sorted(_validator(schema).iter_errors(record), key=lambda e: list(e.absolute_path))
-    return [f"{'.'.join(map(str, e.absolute_path)) or '<record>'}: {e.message}" for e in errors]
+    """Every schema violation as 'field.path: problem; allowed: ...' (empty when valid)."""
+    return schema_errors(record, schema, root=RECORD_ROOT, dotted=True)
 
 
 def validate_record(record: Any, source: str = "<record>", schema: str = "run") -> None:

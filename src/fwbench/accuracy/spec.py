@@ -7,13 +7,12 @@ CellError so the CLI and ingest name the field and its allowed values the same w
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 from fwbench import constants as C
 from fwbench.cells import CellError, check_choice, check_fields, check_positive
+from fwbench.ids import short_hash
 from fwbench.models.training import LEARNING_RATE, MOMENTUM
 
 KIND = "accuracy"
@@ -80,8 +79,7 @@ class AccuracyCell:
     @property
     def cell_id(self) -> str:
         """12 hex digits of sha256 over the canonical cell (seed included: one cell = one training run)."""
-        canonical = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(canonical.encode()).hexdigest()[:12]
+        return short_hash(self.to_dict())
 
     def to_dict(self) -> dict[str, Any]:
         data = {f.name: getattr(self, f.name) for f in fields(self)}

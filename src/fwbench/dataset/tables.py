@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from fwbench.records import load_schema
+from fwbench.schemas import load_schema
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,8 @@ import fastjsonschema
 
 from fwbench.cells import Cell, CellError
 from fwbench.constants import SCHEMA_VERSION
-from fwbench.records import RecordError, load_schema, record_errors, validate_record
+from fwbench.records import RECORD_ROOT, RecordError, validate_record
+from fwbench.schemas import field_name, load_schema, schema_problems
 
 
 @dataclass(frozen=True)
@@ -36,12 +37,6 @@ class Problem:
 @lru_cache(maxsize=None)
 def _fast_validator(name: str = "run") -> Callable[[Any], Any]:
     return fastjsonschema.compile(load_schema(name))
-
-
-def _split(error: str) -> tuple[str, str]:
-    """'cell.framework: message' -> ('cell.framework', 'message') as fwbench.records formats them."""
-    field, _, message = error.partition(": ")
-    return field, message
 
 
 def schema_for(record: dict[str, Any]) -> str:
@@ -70,13 +65,13 @@ def check_record(record: Any, path: str) -> Problem | None:
     try:
         _fast_validator(schema)(record)
     except fastjsonschema.JsonSchemaValueException as fast_error:
-        errors = record_errors(record, schema)
-        if errors:
-            field, message = _split(errors[0])
-            more = f" (+{len(errors) - 1} more)" if len(errors) > 1 else ""
+        problems = schema_problems(record, schema, root=RECORD_ROOT, dotted=True)
+        if problems:
+            field, message = problems[0]
+            more = f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""
             return Problem(path, field, message + more)
         # jsonschema accepted what fastjsonschema refused (e.g. date-time format): report the latter.
-        field = ".".join(str(p) for p in fast_error.path[1:]) or "<record>"
+        field = field_name(fast_error.path[1:], root=RECORD_ROOT, dotted=True)
         return Problem(path, field, fast_error.message.removeprefix(f"{fast_error.name} "))
     try:
         cell = _cell_of(record, schema, path)

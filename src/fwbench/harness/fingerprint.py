@@ -11,7 +11,6 @@ parent process of a run stays light and the fingerprint costs milliseconds.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import platform
 import re
@@ -25,6 +24,7 @@ from typing import Any
 
 import psutil
 
+from fwbench.ids import SYSTEM_ID_LENGTH, short_hash
 from fwbench.paths import ENV_DIR, REPO_ROOT
 
 # Distributions whose versions are recorded (null when not installed). "tensorflow" is the
@@ -165,8 +165,7 @@ def hardware_fingerprint() -> dict[str, Any]:
 
 def hardware_id(hardware: dict[str, Any]) -> str:
     """10-hex sha256 of the canonical JSON of the hardware keys."""
-    canonical = json.dumps({key: hardware[key] for key in HARDWARE_KEYS}, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()[:10]
+    return short_hash({key: hardware[key] for key in HARDWARE_KEYS}, SYSTEM_ID_LENGTH)
 
 
 def system_id() -> str:
