@@ -10,10 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
-from pathlib import Path
 from typing import Sequence
-
-from fwbench.paths import DATA_DIR
 
 # Each module registers one or more subcommands; add a line to add a stage.
 COMMAND_MODULES: tuple[str, ...] = (
@@ -25,12 +22,6 @@ COMMAND_MODULES: tuple[str, ...] = (
     "fwbench.report.cli",
     "fwbench.accuracy.cli",
 )
-
-
-def add_db_option(parser: argparse.ArgumentParser) -> None:
-    """`--db`, the results database, for every subcommand that reads or writes it."""
-    parser.add_argument("--db", type=Path, default=DATA_DIR / "results.duckdb",
-                        help="results database (default: %(default)s)")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -12,18 +12,8 @@ from typing import Any
 
 from fwbench import constants as C
 from fwbench.accuracy.spec import DEFAULT_MODE, LR_SCHEDULES, MODELS, AccuracyCell, DATASETS, LRSchedule
-from fwbench.harness.cli import (DEFAULT_THREADS, _int_type, _positive_float, add_output_options, checked_options,
-                                 exit_code, positive_float_type)
-
-# Defaults sized so the default grid's accuracy part (2 frameworks x 2 models x 5 seeds) fits in
-# about 5 minutes on the 2-core reference machine (see the report of issue 8).
-DEFAULT_SIZE: dict[str, str] = {"cnn": "tiny", "lstm": "tiny"}
-DEFAULT_EPOCHS: dict[str, int] = {"cnn": 4, "lstm": 6}
-DEFAULT_BATCH_SIZE = 32
-#: SGD lr per model: the speed benchmark's 0.01 for the CNN; the LSTM needs 0.1 to learn the
-#: periodic task within a few epochs. Same value in both frameworks either way.
-DEFAULT_LR: dict[str, float] = {"cnn": 0.01, "lstm": 0.1}
-DEFAULT_TIMEOUT_S = 1800.0
+from fwbench.harness.cli import DEFAULT_THREADS, add_output_options, checked_options, exit_code
+from fwbench.options import int_type, positive_float_type, positive_seconds
 
 _positive_lr = positive_float_type("a positive number")
 
@@ -31,37 +21,37 @@ _positive_lr = positive_float_type("a positive number")
 def register(subparsers: Any) -> None:
     acc = subparsers.add_parser("accuracy", help="train one model to a fixed number of epochs (accuracy track, "
                                 "claim C08) in a fresh process and write its record", description=__doc__.splitlines()[0])
-    pos, nonneg = _int_type(1), _int_type(0)
+    pos, nonneg = int_type(1), int_type(0)
     cell = acc.add_argument_group("cell")
     cell.add_argument("--framework", required=True, choices=C.FRAMEWORKS)
     cell.add_argument("--mode", help="default: " + ", ".join(f"{f} {m}" for f, m in DEFAULT_MODE.items()) + "; "
                       + "; ".join(f"{fw}: {', '.join(modes)}" for fw, modes in C.MODES.items()))
     cell.add_argument("--model", required=True, choices=MODELS,
                       help="; ".join(f"{m} trains on {d}" for m, d in DATASETS.items()))
-    cell.add_argument("--size", help="default: " + ", ".join(f"{m} {s}" for m, s in DEFAULT_SIZE.items()) + "; "
+    cell.add_argument("--size", help="default: " + ", ".join(f"{m} {s}" for m, s in C.ACCURACY_DEFAULT_SIZE.items()) + "; "
                       + "; ".join(f"{m}: {', '.join(C.SIZES[m])}" for m in MODELS))
-    cell.add_argument("--epochs", type=pos, help="default per model: " + ", ".join(f"{m} {e}" for m, e in DEFAULT_EPOCHS.items()))
-    cell.add_argument("--batch-size", type=pos, default=DEFAULT_BATCH_SIZE, help=f"default {DEFAULT_BATCH_SIZE}")
-    cell.add_argument("--lr-schedule", default="constant", choices=LR_SCHEDULES,
+    cell.add_argument("--epochs", type=pos, help="default per model: " + ", ".join(f"{m} {e}" for m, e in C.ACCURACY_DEFAULT_EPOCHS.items()))
+    cell.add_argument("--batch-size", type=pos, default=C.ACCURACY_DEFAULT_BATCH_SIZE, help=f"default {C.ACCURACY_DEFAULT_BATCH_SIZE}")
+    cell.add_argument("--lr-schedule", default=C.ACCURACY_DEFAULT_LR_SCHEDULE, choices=LR_SCHEDULES,
                       help="step: lr x 0.1 at 50%% and 75%% of the epochs")
     cell.add_argument("--lr", type=_positive_lr, help="base learning rate; default per model: "
-                      + ", ".join(f"{m} {v:g}" for m, v in DEFAULT_LR.items()))
-    cell.add_argument("--seed", type=nonneg, default=0, help="initial weights and data order; default 0")
+                      + ", ".join(f"{m} {v:g}" for m, v in C.ACCURACY_DEFAULT_LR.items()))
+    cell.add_argument("--seed", type=nonneg, default=C.DEFAULT_SEED, help=f"initial weights and data order; default {C.DEFAULT_SEED}")
     cell.add_argument("--threads", type=pos, default=DEFAULT_THREADS, help=f"default {DEFAULT_THREADS}")
     cell.add_argument("--device", default="cpu", choices=C.DEVICES)
     run = acc.add_argument_group("run")
-    run.add_argument("--timeout", type=_positive_float, default=DEFAULT_TIMEOUT_S,
-                     help=f"seconds for the whole worker process, default {DEFAULT_TIMEOUT_S:g}")
+    run.add_argument("--timeout", type=positive_seconds, default=C.DEFAULT_TIMEOUT_S,
+                     help=f"seconds for the whole worker process, default {C.DEFAULT_TIMEOUT_S:g}")
     add_output_options(run, "accuracy")
     acc.set_defaults(func=handle_accuracy, _parser=acc)
 
 
 def build_cell(args: argparse.Namespace) -> AccuracyCell:
     """The accuracy cell from parsed options, defaults filled per model; CellError on a bad value."""
-    epochs = args.epochs or DEFAULT_EPOCHS[args.model]
-    lr = args.lr if args.lr is not None else DEFAULT_LR[args.model]
+    epochs = args.epochs or C.ACCURACY_DEFAULT_EPOCHS[args.model]
+    lr = args.lr if args.lr is not None else C.ACCURACY_DEFAULT_LR[args.model]
     return AccuracyCell(framework=args.framework, mode=args.mode or DEFAULT_MODE[args.framework], model=args.model,
-                        size=args.size or DEFAULT_SIZE[args.model], dataset=DATASETS[args.model], epochs=epochs,
+                        size=args.size or C.ACCURACY_DEFAULT_SIZE[args.model], dataset=DATASETS[args.model], epochs=epochs,
                         batch_size=args.batch_size, lr_schedule=LRSchedule.make(args.lr_schedule, epochs, lr),
                         seed=args.seed, threads=args.threads, device=args.device)
 

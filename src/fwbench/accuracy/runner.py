@@ -3,7 +3,7 @@
 Process handling is the speed harness's (fwbench.harness.isolation.launch_worker): the worker
 gets its own session so a timeout kills its whole process group, it dies with its parent
 (PDEATHSIG), a SIGTERM/SIGHUP to the parent kills it first, and fwbench.harness.runner's
-`_classify` turns the worker's last report, exit code and timeout into a status (ok, failed,
+`classify_outcome` turns the worker's last report, exit code and timeout into a status (ok, failed,
 oom, timeout). The record is validated against workflow/schemas/accuracy.schema.yaml and
 written atomically (fwbench.records).
 """
@@ -18,16 +18,16 @@ from typing import Any, TextIO
 
 from fwbench.accuracy.spec import KIND, AccuracyCell
 from fwbench.accuracy.worker import AccuracyResult
+from fwbench import constants as C
 from fwbench.constants import SCHEMA_VERSION
 from fwbench.harness.environment import worker_env
 from fwbench.harness.fingerprint import system_fingerprint
 from fwbench.harness.isolation import launch_worker, result_as
-from fwbench.harness.record import Grid, utc_now
-from fwbench.harness.runner import _classify
+from fwbench.harness.record import GridRef, utc_now
+from fwbench.harness.runner import classify_outcome
 from fwbench.records import validate_record, write_json_atomic
 
 SCHEMA = "accuracy"
-DEFAULT_TIMEOUT_S = 1800.0
 
 
 @dataclass
@@ -35,8 +35,8 @@ class AccuracyContext:
     """Everything about an accuracy run that the parent knows before the worker starts."""
 
     cell: AccuracyCell
-    timeout_s: float = DEFAULT_TIMEOUT_S
-    grid: Grid | None = None
+    timeout_s: float = C.DEFAULT_TIMEOUT_S
+    grid: GridRef | None = None
     repetition: int = 0
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     started_at: str = field(default_factory=utc_now)
@@ -49,7 +49,7 @@ def run_worker(ctx: AccuracyContext, log: TextIO | None = sys.stderr) -> Accurac
     launched = launch_worker("fwbench.accuracy.worker", {"cell": cell.to_dict()}, env, ctx.timeout_s, log=log,
                              prefix="fwbench-acc-")
     result = result_as(AccuracyResult, launched.result_json) or AccuracyResult()
-    return _classify(result, launched.returncode, launched.timed_out, ctx.timeout_s,  # type: ignore[arg-type,return-value]
+    return classify_outcome(result, launched.returncode, launched.timed_out, ctx.timeout_s,  # type: ignore[arg-type,return-value]
                      launched.log_text)
 
 

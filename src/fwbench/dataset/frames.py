@@ -14,6 +14,7 @@ from typing import Callable, Iterable
 import duckdb
 import polars as pl
 
+from fwbench import paths
 from fwbench.dataset import store
 
 
@@ -39,7 +40,7 @@ def _reader(db: Path, name: str) -> Callable[[], pl.DataFrame]:
 def load(db_path: str | os.PathLike[str] | None = None,
          tables: Iterable[str] | None = None) -> dict[str, pl.LazyFrame]:
     """{name: LazyFrame} for every table and view (or the named ones) of the database."""
-    db = Path(db_path) if db_path is not None else store.default_db()
+    db = Path(db_path) if db_path is not None else paths.DB_PATH
     con = _open(db)
     try:
         available = store.table_names(con) + store.table_names(con, "VIEW")

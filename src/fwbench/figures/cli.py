@@ -6,11 +6,13 @@ import argparse
 import sys
 from pathlib import Path
 
-from fwbench.cli import add_db_option
-from fwbench.paths import ANALYSIS_DIR, REPO_ROOT
+from fwbench.options import add_db_option
+from fwbench.paths import FIGURES_DIR, FIGURES_REGISTRY, REPORT_HTML
 
-DEFAULT_OUT = REPO_ROOT / "paper" / "build" / "figures"
-DEFAULT_HTML = REPO_ROOT / "paper" / "build" / "report.html"
+
+def _path_or_none(text: str) -> Path | None:
+    """'' means 'no report' (Path('') would be the current directory)."""
+    return Path(text) if text else None
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -21,10 +23,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "OUT/manifest.json, then the self-contained HTML report. A figure without data renders a "
                     "'no data' placeholder.")
     add_db_option(p)
-    p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="figure directory (default: %(default)s)")
-    p.add_argument("--html", type=Path, default=DEFAULT_HTML,
+    p.add_argument("--out", type=Path, default=FIGURES_DIR, help="figure directory (default: %(default)s)")
+    p.add_argument("--html", type=_path_or_none, default=REPORT_HTML,
                    help="interactive HTML report; '' to skip (default: %(default)s)")
-    p.add_argument("--registry", type=Path, default=ANALYSIS_DIR / "figures.yaml",
+    p.add_argument("--registry", type=Path, default=FIGURES_REGISTRY,
                    help="figure registry (default: %(default)s)")
     p.add_argument("--only", nargs="+", metavar="ID", help="render only these figure ids")
     p.set_defaults(func=_figures)
@@ -43,7 +45,7 @@ def _figures(args: argparse.Namespace) -> int:
         return 2
     for fig in rendered:
         print(f"{fig.id}: {'ok' if fig.has_data else 'no data (' + fig.note + ')'}")
-    if str(args.html):
+    if args.html is not None:
         from fwbench.report.html import write_html_report
 
         write_html_report(args.out, args.html)

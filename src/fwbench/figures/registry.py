@@ -14,9 +14,8 @@ from typing import Any, Callable
 
 import yaml
 
-from fwbench.paths import ANALYSIS_DIR
+from fwbench.paths import FIGURES_REGISTRY
 
-FIGURES_YAML = ANALYSIS_DIR / "figures.yaml"
 _ID = re.compile(r"^[a-z][a-z0-9_]*$")
 _KEYS = ("id", "function", "title", "caption")
 
@@ -43,7 +42,7 @@ class FigureSpec:
             raise FigureRegistryError(f"figure {self.id}: cannot import function {self.function!r} ({exc})") from exc
 
 
-def load_registry(path: str | Path = FIGURES_YAML) -> list[FigureSpec]:
+def load_registry(path: str | Path = FIGURES_REGISTRY) -> list[FigureSpec]:
     """Parse and validate figures.yaml; raises FigureRegistryError naming the bad entry and field."""
     with open(path, encoding="utf-8") as fh:
         doc = yaml.safe_load(fh) or {}

@@ -15,7 +15,8 @@ import altair as alt
 
 from fwbench.figures.common import Figure
 from fwbench.figures.data import FigureData
-from fwbench.figures.registry import FIGURES_YAML, FigureSpec, load_registry
+from fwbench.figures.registry import FigureSpec, load_registry
+from fwbench.paths import FIGURES_REGISTRY
 from fwbench.records import write_json_atomic
 
 MANIFEST = "manifest.json"
@@ -66,7 +67,7 @@ def render_spec(spec: dict[str, Any], out_dir: Path, fig_id: str, png_scale: flo
     return files
 
 
-def render_all(data: FigureData, out_dir: str | Path, registry: str | Path = FIGURES_YAML,
+def render_all(data: FigureData, out_dir: str | Path, registry: str | Path = FIGURES_REGISTRY,
                only: list[str] | None = None) -> list[RenderedFigure]:
     """Build and render the registered figures (all, or the ids in `only`); writes manifest.json."""
     out = Path(out_dir)

@@ -16,61 +16,24 @@ from typing import Any, TypeVar
 
 from fwbench import constants as C
 from fwbench.cells import Cell, CellError
+from fwbench.options import int_type, positive_seconds
+from fwbench.paths import COMPILE_CACHE_REL, compile_cache_for
 
-DEFAULT_WARMUP = 5
-DEFAULT_STEPS = 30
-DEFAULT_TIMEOUT_S = 1800.0
-# Smallest size that is not the test-only "tiny": cnn small, lstm small, bert mini.
-DEFAULT_SIZE: dict[str, str] = {model: next(s for s in C.SIZES[model] if s != "tiny") for model in C.MODELS}
-DEFAULT_THREADS = min(2, os.cpu_count() or 1)
-DEFAULT_SEED = 0
+DEFAULT_THREADS = min(C.DEFAULT_MAX_THREADS, os.cpu_count() or 1)
 
 T = TypeVar("T")
-
-
-def _int_type(minimum: int) -> Any:
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"invalid integer {text!r}") from None
-        if value < minimum:
-            kind = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
-            raise argparse.ArgumentTypeError(f"invalid value {value}; allowed: {kind}")
-        return value
-
-    parse.__name__ = "int"
-    return parse
-
-
-def positive_float_type(allowed: str) -> Any:
-    """argparse type for a number > 0; `allowed` words the error (e.g. "a positive number of seconds")."""
-    def parse(text: str) -> float:
-        try:
-            value = float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"invalid number {text!r}") from None
-        if not value > 0:
-            raise argparse.ArgumentTypeError(f"invalid value {text}; allowed: {allowed}")
-        return value
-
-    parse.__name__ = "float"
-    return parse
-
-
-_positive_float = positive_float_type("a positive number of seconds")
 
 
 def register(subparsers: Any) -> None:
     run = subparsers.add_parser("run", help="measure one benchmark cell in a fresh process and write its record",
                                 description=__doc__.splitlines()[0])
-    pos, nonneg = _int_type(1), _int_type(0)
+    pos, nonneg = int_type(1), int_type(0)
     cell = run.add_argument_group("cell")
     cell.add_argument("--framework", required=True, choices=C.FRAMEWORKS)
     cell.add_argument("--mode", required=True,
                       help="; ".join(f"{fw}: {', '.join(modes)}" for fw, modes in C.MODES.items()))
     cell.add_argument("--model", required=True, choices=C.MODELS)
-    cell.add_argument("--size", help="default: " + ", ".join(f"{m} {s}" for m, s in DEFAULT_SIZE.items()) + "; "
+    cell.add_argument("--size", help="default: " + ", ".join(f"{m} {s}" for m, s in C.DEFAULT_SIZE.items()) + "; "
                       + "; ".join(f"{m}: {', '.join(s)}" for m, s in C.SIZES.items()))
     cell.add_argument("--phase", required=True, choices=C.PHASES)
     cell.add_argument("--batch-size", type=pos, help=f"default per model: {C.DEFAULT_BATCH_SIZE}")
@@ -79,13 +42,13 @@ def register(subparsers: Any) -> None:
     cell.add_argument("--threads", type=pos, default=DEFAULT_THREADS, help=f"default {DEFAULT_THREADS}")
     cell.add_argument("--dtype", default="float32", choices=C.DTYPES)
     proto = run.add_argument_group("protocol")
-    proto.add_argument("--seed", type=nonneg, default=DEFAULT_SEED)
-    proto.add_argument("--warmup", type=nonneg, default=DEFAULT_WARMUP, help=f"default {DEFAULT_WARMUP}")
-    proto.add_argument("--steps", type=pos, default=DEFAULT_STEPS, help=f"measured steps, default {DEFAULT_STEPS}")
-    proto.add_argument("--timeout", type=_positive_float, default=DEFAULT_TIMEOUT_S,
-                       help=f"seconds for the whole worker process, default {DEFAULT_TIMEOUT_S:g}")
+    proto.add_argument("--seed", type=nonneg, default=C.DEFAULT_SEED)
+    proto.add_argument("--warmup", type=nonneg, default=C.DEFAULT_WARMUP, help=f"default {C.DEFAULT_WARMUP}")
+    proto.add_argument("--steps", type=pos, default=C.DEFAULT_STEPS, help=f"measured steps, default {C.DEFAULT_STEPS}")
+    proto.add_argument("--timeout", type=positive_seconds, default=C.DEFAULT_TIMEOUT_S,
+                       help=f"seconds for the whole worker process, default {C.DEFAULT_TIMEOUT_S:g}")
     proto.add_argument("--compile-cache-dir", help="TORCHINDUCTOR_CACHE_DIR for torch compile "
-                       "(default .cache/torchinductor/<grid-name or adhoc>)")
+                       f"(default {COMPILE_CACHE_REL}/<grid-name or adhoc>)")
     add_output_options(run.add_argument_group("output"), "run")
     run.set_defaults(func=handle_run, _parser=run)
 
@@ -102,7 +65,7 @@ def add_output_options(group: Any, record: str) -> None:
     group.add_argument("--grid-name")
     group.add_argument("--grid-version")
     group.add_argument("--grid-hash")
-    group.add_argument("--repetition", type=_int_type(0), default=0)
+    group.add_argument("--repetition", type=int_type(0), default=0)
 
 
 def exit_code(record: dict[str, Any], args: argparse.Namespace) -> int:
@@ -112,7 +75,7 @@ def exit_code(record: dict[str, Any], args: argparse.Namespace) -> int:
 
 def build_cell(args: argparse.Namespace) -> Cell:
     """The cell from parsed options, defaults filled per model; CellError on a bad value."""
-    size = args.size or DEFAULT_SIZE[args.model]
+    size = args.size or C.DEFAULT_SIZE[args.model]
     seq_len = C.DEFAULT_SEQ_LEN[args.model] if args.seq_len is None else args.seq_len
     if args.model == "cnn" and seq_len != 0:
         raise CellError("seq_len", seq_len, "0 for model cnn (images have no sequence)")
@@ -122,7 +85,7 @@ def build_cell(args: argparse.Namespace) -> Cell:
 
 
 def _grid(args: argparse.Namespace, parser: argparse.ArgumentParser) -> Any:
-    from fwbench.harness.record import Grid
+    from fwbench.harness.record import GridRef
 
     given = [args.grid_name, args.grid_version, args.grid_hash]
     if not any(v is not None for v in given):
@@ -131,7 +94,7 @@ def _grid(args: argparse.Namespace, parser: argparse.ArgumentParser) -> Any:
         parser.error("argument --grid-name/--grid-version/--grid-hash: give all three (a grid run) or none "
                      "(an ad-hoc run)")
     version: str | int = int(args.grid_version) if args.grid_version.isdigit() else args.grid_version
-    return Grid(name=args.grid_name, version=version, hash=args.grid_hash)
+    return GridRef(name=args.grid_name, version=version, hash=args.grid_hash)
 
 
 def checked_options(args: argparse.Namespace, build: Callable[[argparse.Namespace], T]) -> tuple[T, Any]:
@@ -159,11 +122,11 @@ def handle_run(args: argparse.Namespace) -> int:
     cell, grid = checked_options(args, build_cell)
 
     from fwbench.harness.record import RunContext
-    from fwbench.harness.runner import cache_dir_state, default_compile_cache_dir, run_cell
+    from fwbench.harness.runner import cache_dir_state, run_cell
 
     cache_dir = None
     if cell.framework == "torch" and cell.mode == "compile":
-        cache_dir = os.path.abspath(args.compile_cache_dir or default_compile_cache_dir(grid.name if grid else None))
+        cache_dir = os.path.abspath(args.compile_cache_dir or compile_cache_for(grid.name if grid else None))
     ctx = RunContext(cell=cell, seed=args.seed, warmup=args.warmup, steps=args.steps, timeout_s=args.timeout,
                      grid=grid, repetition=args.repetition, compile_cache_dir=cache_dir,
                      compile_cache_state=cache_dir_state(cache_dir) if cache_dir else "none")

@@ -3,7 +3,7 @@
 The worker is launched by fwbench.harness.isolation.launch_worker: its own session (process
 group), so a timeout kills it together with any helper processes it started (torch.compile's
 compile workers). Whatever happens to the worker -- ok, exception, hang, signal, OOM kill --
-the parent turns what it learned into a record (`_classify`, shared with the accuracy track)
+the parent turns what it learned into a record (`classify_outcome`, shared with the accuracy track)
 and writes it atomically with fwbench.records.write_record.
 """
 
@@ -21,16 +21,9 @@ from fwbench.harness.fingerprint import nvidia_driver_present, system_fingerprin
 from fwbench.harness.isolation import launch_worker, result_as
 from fwbench.harness.record import RunContext, build_record
 from fwbench.harness.worker import WorkerResult, WorkerSpec
-from fwbench.paths import REPO_ROOT
 from fwbench.records import write_record
 
 LOG_TAIL_CHARS = 2000
-CACHE_ROOT = REPO_ROOT / ".cache" / "torchinductor"
-
-
-def default_compile_cache_dir(grid_name: str | None) -> Path:
-    """Per-grid inductor cache, so runs of one grid share warm/cold conditions."""
-    return CACHE_ROOT / (grid_name or "adhoc")
 
 
 def cache_dir_state(path: str | os.PathLike[str]) -> str:
@@ -67,10 +60,10 @@ def run_worker(ctx: RunContext, log: TextIO | None = sys.stderr) -> WorkerResult
     env = {**os.environ, **worker_env(ctx.cell.threads, ctx.seed, ctx.cell.device, ctx.compile_cache_dir)}
     launched = launch_worker("fwbench.harness.worker", asdict(spec), env, ctx.timeout_s, log=log)
     result = result_as(WorkerResult, launched.result_json) or WorkerResult(phase="start")
-    return _classify(result, launched.returncode, launched.timed_out, ctx.timeout_s, launched.log_text)
+    return classify_outcome(result, launched.returncode, launched.timed_out, ctx.timeout_s, launched.log_text)
 
 
-def _classify(result: WorkerResult, returncode: int, timed_out: bool, timeout_s: float, log: str) -> WorkerResult:
+def classify_outcome(result: WorkerResult, returncode: int, timed_out: bool, timeout_s: float, log: str) -> WorkerResult:
     """Status of a run from the worker's last report, its exit code and whether it timed out."""
     if timed_out:
         result.status = "timeout"

@@ -6,19 +6,18 @@ import argparse
 import sys
 from pathlib import Path
 
-from fwbench.cli import add_db_option
+from fwbench.options import add_db_option
+from fwbench.paths import PAPER_BUILD_DIR, PAPER_DIR
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from fwbench.report.paper import BUILD_DIR, PAPER_DIR
-
     p = subparsers.add_parser(
         "paper", help="write the paper's generated numbers/tables and compile paper/build/paper.pdf",
         description="Read the results database, write BUILD/generated/numbers.json and tables.json, and compile "
                     "PAPER/paper.typ with typst to BUILD/paper.pdf using the figures in BUILD/figures (rendered by "
                     "`fwbench figures`; --figures renders them first).")
     add_db_option(p)
-    p.add_argument("--build", type=Path, default=BUILD_DIR, help="build directory (default: %(default)s)")
+    p.add_argument("--build", type=Path, default=PAPER_BUILD_DIR, help="build directory (default: %(default)s)")
     p.add_argument("--paper-dir", type=Path, default=PAPER_DIR, help="Typst source directory (default: %(default)s)")
     p.add_argument("--figures-dir", type=Path, default=None, help="rendered figures (default: BUILD/figures)")
     p.add_argument("--figures", action="store_true", help="render the figures (and report.html) first")

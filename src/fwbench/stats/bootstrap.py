@@ -17,10 +17,11 @@ from typing import Sequence
 
 import numpy as np
 
+from fwbench.constants import BOOTSTRAP_RESAMPLES as N_RESAMPLES
+from fwbench.constants import BOOTSTRAP_SEED as SEED
+
 CONFIDENCE = 0.95
-N_RESAMPLES = 2000
 BCA_MIN_N = 6
-SEED = 0
 HIERARCHICAL = "hierarchical percentile (runs, then steps within runs)"
 TWO_SAMPLE = "two-sample percentile (runs)"
 # Work arrays of the hierarchical bootstrap are built in chunks of at most this many values.

@@ -27,12 +27,11 @@ import polars as pl
 import yaml
 
 from fwbench import constants as C
-from fwbench.paths import ANALYSIS_DIR
+from fwbench.paths import CLAIMS_FILE
 from fwbench.stats.bootstrap import SEED, geomean_ci
 from fwbench.stats.comparisons import Comparisons
 from fwbench.stats.metrics import KEY_FIELDS, METRICS, in_scope, scopes
 
-CLAIMS_FILE = ANALYSIS_DIR / "claims.yaml"
 CLAIM_METRICS: tuple[str, ...] = ("step_time", "throughput", "first_step", "first_step_warm", "memory",
                                   "device_memory", "accuracy")
 REQUIREMENTS: tuple[str, ...] = ("multi_worker",)

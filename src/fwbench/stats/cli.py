@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from fwbench.cli import add_db_option
-from fwbench.paths import ANALYSIS_DIR, DATA_DIR
+from fwbench.options import add_db_option
+from fwbench import constants as C
+from fwbench.paths import ANALYSIS_OUT_DIR, CLAIMS_FILE
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -17,11 +18,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "(and accuracy_final, accuracy_equivalence, accuracy_time_to_target) to it and as "
                     "Parquet, plus claims.json/claims.csv, to --out-dir.")
     add_db_option(p)
-    p.add_argument("--out-dir", type=Path, default=DATA_DIR / "analysis", help="output directory (default: %(default)s)")
-    p.add_argument("--claims", type=Path, default=ANALYSIS_DIR / "claims.yaml", help="claims file (default: %(default)s)")
-    p.add_argument("--seed", type=int, default=0, help="bootstrap seed (default: %(default)s)")
-    p.add_argument("--resamples", type=int, default=2000, help="bootstrap resamples (default: %(default)s)")
-    p.add_argument("--margin", type=float, default=0.05,
+    p.add_argument("--out-dir", type=Path, default=ANALYSIS_OUT_DIR, help="output directory (default: %(default)s)")
+    p.add_argument("--claims", type=Path, default=CLAIMS_FILE, help="claims file (default: %(default)s)")
+    p.add_argument("--seed", type=int, default=C.BOOTSTRAP_SEED, help="bootstrap seed (default: %(default)s)")
+    p.add_argument("--resamples", type=int, default=C.BOOTSTRAP_RESAMPLES, help="bootstrap resamples (default: %(default)s)")
+    p.add_argument("--margin", type=float, default=C.EQUIVALENCE_MARGIN,
                    help="equivalence margin of the per-comparison TOST, as a fraction (default: %(default)s)")
     p.set_defaults(func=_analyze)
 
@@ -32,8 +33,9 @@ def _analyze(args: argparse.Namespace) -> int:
     from fwbench.stats.analyze import analyze, load_inputs, write_analysis
     from fwbench.stats.claims import ClaimError, load_claims
 
-    if args.resamples < 100:
-        print(f"fwbench analyze: --resamples={args.resamples}; allowed: an integer >= 100", file=sys.stderr)
+    if args.resamples < C.MIN_BOOTSTRAP_RESAMPLES:
+        print(f"fwbench analyze: --resamples={args.resamples}; allowed: an integer >= {C.MIN_BOOTSTRAP_RESAMPLES}",
+              file=sys.stderr)
         return 2
     if not args.db.exists():
         print(f"fwbench analyze: {args.db}: no results database; run `fwbench ingest` first", file=sys.stderr)

@@ -23,12 +23,12 @@ import numpy as np
 import polars as pl
 
 from fwbench import constants as C
+from fwbench.constants import EQUIVALENCE_MARGIN
 from fwbench.stats.bootstrap import (HIERARCHICAL, N_RESAMPLES, SEED, TWO_SAMPLE, hierarchical_medians,
                                      ratio_from_medians, run_medians)
 from fwbench.stats.metrics import KEY_FIELDS, METRICS, Metric, in_scope, scopes
 from fwbench.stats.multiple import bh_adjust
 
-EQUIVALENCE_MARGIN = 0.05
 ALPHA = 0.05
 MIN_RUNS = 2
 
