@@ -8,7 +8,7 @@ from types import SimpleNamespace
 
 import polars as pl
 
-from fwbench.accuracy.synthetic import write_accuracy_dataset
+from fwbench.synthetic.accuracy import write_accuracy_dataset
 from fwbench.dataset import connect, ingest
 from fwbench.figures.accuracy import accuracy, accuracy_bands
 from fwbench.figures.data import FigureData

@@ -10,7 +10,7 @@ import duckdb
 import polars as pl
 import pytest
 
-from fwbench.accuracy.synthetic import base_accuracy_cell, make_accuracy_record, write_accuracy_dataset
+from fwbench.synthetic.accuracy import base_accuracy_cell, make_accuracy_record, write_accuracy_dataset
 from fwbench.dataset import connect, ingest
 from fwbench.dataset.tables import ACCURACY_EPOCHS, ACCURACY_RUNS, describe
 from fwbench.records import write_json_atomic

@@ -7,8 +7,8 @@ import signal
 import numpy as np
 
 from fwbench.harness import memory
-from fwbench.harness.record import Grid, RunContext, build_record
-from fwbench.harness.runner import _classify, cache_dir_state
+from fwbench.harness.record import GridRef, RunContext, build_record
+from fwbench.harness.runner import classify_outcome, cache_dir_state
 from fwbench.harness.timing import throughput, time_steps
 from fwbench.harness.worker import WorkerResult
 from fwbench.records import record_errors
@@ -79,14 +79,14 @@ def test_record_of_an_ok_result_is_schema_valid() -> None:
                                   "peak_rss_above_import_mb": 1.0})
     result.timings.update(import_s=1.0, build_s=0.1, first_step_s=0.2, warmup_s=0.1, measured_s=0.3)
     result.steps.update(warmup_ms=[100.0], measured_ms=[90.0, 100.0, 110.0])
-    record = build_record(_ctx(grid=Grid("smoke", 1, "abc"), repetition=2), result, fake_system())
+    record = build_record(_ctx(grid=GridRef("smoke", 1, "abc"), repetition=2), result, fake_system())
     assert record_errors(record) == []
     assert record["throughput"] == 32 / 0.1 and record["error"] is None
     assert record["grid"] == {"name": "smoke", "version": 1, "hash": "abc"} and record["repetition"] == 2
 
 
 def test_record_of_an_empty_result_is_schema_valid_and_carries_the_error() -> None:
-    result = _classify(WorkerResult(), -signal.SIGSEGV, False, 60, "Segmentation fault")
+    result = classify_outcome(WorkerResult(), -signal.SIGSEGV, False, 60, "Segmentation fault")
     record = build_record(_ctx(), result, fake_system())
     assert record_errors(record) == []
     assert record["status"] == "failed" and "SIGSEGV" in record["error"] and "Segmentation fault" in record["error"]
@@ -95,13 +95,13 @@ def test_record_of_an_empty_result_is_schema_valid_and_carries_the_error() -> No
 
 def test_classify_timeout_sigkill_and_reported_results() -> None:
     partial = WorkerResult(phase="first_step")
-    timed = _classify(partial, -signal.SIGKILL, True, 5, "")
+    timed = classify_outcome(partial, -signal.SIGKILL, True, 5, "")
     assert timed.status == "timeout" and "5 s" in timed.error and "first_step" in timed.error
-    killed = _classify(WorkerResult(phase="measured"), -signal.SIGKILL, False, 5, "")
+    killed = classify_outcome(WorkerResult(phase="measured"), -signal.SIGKILL, False, 5, "")
     assert killed.status == "oom" and "OOM killer" in killed.error
-    exited = _classify(WorkerResult(phase="build"), 3, False, 5, "Traceback ...")
+    exited = classify_outcome(WorkerResult(phase="build"), 3, False, 5, "Traceback ...")
     assert exited.status == "failed" and "status 3" in exited.error
-    reported = _classify(WorkerResult(status="oom", error="MemoryError", final=True), 0, False, 5, "")
+    reported = classify_outcome(WorkerResult(status="oom", error="MemoryError", final=True), 0, False, 5, "")
     assert (reported.status, reported.error) == ("oom", "MemoryError")
 
 

@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 
 from fwbench import dataset
-from fwbench.accuracy.synthetic import write_accuracy_dataset
+from fwbench.synthetic.accuracy import write_accuracy_dataset
 from fwbench.cli import main
 from fwbench.stats.claims import load_claims
 from fwbench.synthetic import base_cell, fake_system, write_dataset

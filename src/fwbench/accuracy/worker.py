@@ -23,7 +23,7 @@ from fwbench.harness.isolation import mark_failed, mark_skipped, worker_main, wr
 
 @dataclass
 class AccuracyResult:
-    """What the worker did so far; `final` is True once it stopped on its own (runner._classify reads
+    """What the worker did so far; `final` is True once it stopped on its own (runner.classify_outcome reads
     status/error/phase/final, the same fields as the speed worker's result)."""
 
     status: str = "failed"

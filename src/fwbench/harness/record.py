@@ -22,7 +22,10 @@ def utc_now() -> str:
 
 
 @dataclass(frozen=True)
-class Grid:
+class GridRef:
+    """Which grid a run belongs to (name, version, content hash), as recorded in the run; the
+    loaded grid itself is fwbench.grid.Grid."""
+
     name: str
     version: str | int
     hash: str
@@ -37,7 +40,7 @@ class RunContext:
     warmup: int
     steps: int
     timeout_s: float
-    grid: Grid | None = None
+    grid: GridRef | None = None
     repetition: int = 0
     compile_cache_dir: str | None = None
     compile_cache_state: str = "none"  # state of the directory before the run (cold/warm/none)

@@ -13,7 +13,7 @@ import numpy as np
 from fwbench.accuracy.runner import write_accuracy_record
 from fwbench.accuracy.spec import DATASETS, KIND, AccuracyCell, LRSchedule
 from fwbench.constants import SCHEMA_VERSION
-from fwbench.synthetic import fake_system
+from fwbench.synthetic.runs import fake_system
 
 
 def base_accuracy_cell(**overrides: Any) -> AccuracyCell:

@@ -6,7 +6,6 @@ ratio or null effect must come back out of the analysis. Nothing here is used fo
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
@@ -17,13 +16,14 @@ import numpy as np
 
 from fwbench.cells import Cell
 from fwbench.constants import SCHEMA_VERSION
+from fwbench.ids import SYSTEM_ID_LENGTH, short_hash
 from fwbench.records import write_record
 
 
 def fake_system(name: str = "synthetic-host", cores: int = 2) -> dict[str, Any]:
     """A fingerprint whose system_id is derived from `name`, so two names are two hosts."""
     return {
-        "system_id": hashlib.sha256(name.encode()).hexdigest()[:10],
+        "system_id": short_hash(name, SYSTEM_ID_LENGTH),
         "host_processor_model_name": f"Synthetic CPU ({name})",
         "host_processor_core_count": cores,
         "host_memory_capacity_gb": 24.0,
