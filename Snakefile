@@ -1,7 +1,7 @@
 # fwbench workflow: `snakemake --cores all` reproduces the dataset, the analysis and the paper.
 # Choose a grid with `--config grid=NAME` (workflow/grids/NAME.yaml; default: default).
 # This file only sets config defaults and includes the stages; the logic lives in the package
-# (fwbench.grid expands the grid, `fwbench run|ingest|analyze|figures|paper` do the work).
+# (fwbench.jobs plans the grid's jobs, `fwbench run|accuracy|ingest|analyze|figures|paper` do the work).
 
 config.setdefault("grid", "default")
 config.setdefault("cores", None)  # resolves threads "all"; default: this host's logical cores
@@ -18,6 +18,6 @@ include: "workflow/rules/paper.smk"
 
 
 rule all:
-    """Default target: the paper (or, in a checkout without it yet, the newest stage that exists)."""
+    """Default target: the paper (and with it every stage before it)."""
     input:
-        DEFAULT_TARGET,
+        PAPER,

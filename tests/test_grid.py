@@ -11,9 +11,12 @@ import yaml
 
 from fwbench import constants as C
 from fwbench import grid as fwgrid
+from fwbench import jobs as fwjobs
+from fwbench.accuracy.spec import LR_SCHEDULES
+from fwbench.accuracy.spec import MODELS as ACCURACY_MODELS
 from fwbench.cells import Cell, cell_id
 from fwbench.paths import GRIDS_DIR
-from fwbench.records import load_schema
+from fwbench.schemas import load_schema
 
 SHIPPED = ("smoke", "default", "full", "gpu")
 
@@ -55,7 +58,7 @@ def error_of(tmp_path: Path, data: dict[str, Any]) -> str:
 def test_shipped_grid_is_valid(name: str) -> None:
     grid = fwgrid.load_grid(name, cores=2)
     assert grid.name == name and grid.version >= 1 and len(grid.hash) == 12
-    assert fwgrid.expand_jobs(grid, cores=2)
+    assert fwjobs.plan(grid, cores=2).speed
 
 
 def test_every_grid_file_is_shipped() -> None:
@@ -69,7 +72,7 @@ def test_smoke_is_tiny_with_two_repetitions() -> None:
     assert {c.size for c in cells} == {"tiny"}
     assert {c.framework for c in cells} == set(C.FRAMEWORKS)
     assert {c.phase for c in cells} == set(C.PHASES)
-    assert len(fwgrid.expand_jobs(grid, cores=2)) <= 16
+    assert len(fwjobs.plan(grid, cores=2).speed) <= 16
 
 
 def test_default_grid_keeps_its_promises() -> None:
@@ -288,17 +291,6 @@ def test_cell_ids_are_the_cells_module_hashes_and_stable_under_edits(tmp_path: P
     assert set(before) < set(after) and len(after) == len(before) + 1
 
 
-def test_jobs_are_interleaved_repetition_major(tmp_path: Path) -> None:
-    grid = fwgrid.load_grid(write(tmp_path, minimal()), cores=2)
-    jobs = fwgrid.expand_jobs(grid, cores=2)
-    n = len(fwgrid.expand_cells(grid, cores=2))
-    assert len(jobs) == n * grid.repetitions
-    assert [j.repetition for j in jobs] == sorted(j.repetition for j in jobs)
-    assert [j.cell for j in jobs[:n]] == [j.cell for j in jobs[n:]]
-    cell, rep = jobs[0]  # a (Cell, repetition) pair
-    assert isinstance(cell, Cell) and rep == 0
-
-
 def test_grid_hash_ignores_comments_and_layout(tmp_path: Path) -> None:
     a = write(tmp_path, minimal(), "a")
     b = tmp_path / "b.yaml"
@@ -307,41 +299,34 @@ def test_grid_hash_ignores_comments_and_layout(tmp_path: Path) -> None:
     assert fwgrid.load_grid(write(tmp_path, minimal() | {"version": 2}, "c")).hash != fwgrid.load_grid(a).hash
 
 
-def test_run_command_is_accepted_by_fwbench_run(tmp_path: Path) -> None:
-    harness_cli = pytest.importorskip("fwbench.harness.cli")
-    import argparse
-
-    grid = fwgrid.load_grid("smoke", cores=2)
-    gc = fwgrid.expand_cells(grid, cores=2)[0]
-    command = fwgrid.run_command(grid, gc, 1, tmp_path / "rep-1.json", ".cache/inductor/smoke")
-    assert command.argv[:2] == ("fwbench", "run") and str(command).startswith("fwbench run --framework")
-    parser = argparse.ArgumentParser()
-    harness_cli.register(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(list(command.argv[1:]))
-    assert (args.framework, args.mode, args.model, args.size) == (gc.cell.framework, gc.cell.mode, gc.cell.model,
-                                                                   gc.cell.size)
-    assert (args.repetition, args.grid_name, args.grid_hash, args.keep_going) == (1, "smoke", grid.hash, True)
-    assert int(args.steps) == gc.protocol.steps and str(args.out) == str(tmp_path / "rep-1.json")
-
-
-def test_run_command_is_not_a_builtin_so_snakemake_does_not_track_it() -> None:
-    # Snakemake records only params it can repr (builtins); an edited grid must not rerun old runs.
-    grid = fwgrid.load_grid("smoke", cores=2)
-    command = fwgrid.run_command(grid, fwgrid.expand_cells(grid, cores=2)[0], 0, "x.json")
-    assert not isinstance(command, (str, bytes, int, float, list, tuple, dict, set, frozenset))
-
-
 def test_grids_dir_is_the_repositorys() -> None:
     assert GRIDS_DIR.name == "grids" and (GRIDS_DIR / "smoke.yaml").is_file()
 
 
-def test_accuracy_section_is_expanded_and_its_errors_name_file_and_field(tmp_path: Path) -> None:
-    pytest.importorskip("fwbench.accuracy.plan")
+def test_accuracy_section_is_parsed_and_its_errors_name_file_and_field(tmp_path: Path) -> None:
     data = minimal() | {"accuracy": {"models": {"cnn": {"size": "tiny", "epochs": 1}}, "seeds": 3}}
     grid = fwgrid.load_grid(write(tmp_path, data), cores=2)
-    jobs = fwgrid.accuracy_jobs(grid)
-    assert len(jobs) == 3 * len(C.FRAMEWORKS) and len({j.cell.cell_id for j in jobs}) == len(jobs)
-    assert fwgrid.accuracy_jobs(fwgrid.load_grid(write(tmp_path, minimal(), "plain"), cores=2)) == []
+    assert grid.accuracy is not None and grid.accuracy.seeds == 3
+    assert grid.accuracy.models["cnn"] == fwgrid.AccuracyModel(size="tiny", epochs=1, lr=C.ACCURACY_DEFAULT_LR["cnn"])
+    assert fwgrid.load_grid(write(tmp_path, minimal(), "plain"), cores=2).accuracy is None
     data["accuracy"]["seeds"] = 0
     message = error_of(tmp_path, data)
-    assert "accuracy.seeds" in message and "allowed: a positive integer" in message
+    assert "accuracy.seeds" in message and "allowed: a number >= 1" in message
+
+
+def test_accuracy_schema_defaults_are_the_constants() -> None:
+    defs = load_schema("grid")["$defs"]
+    section = defs["accuracy"]["properties"]
+    assert section["seeds"]["default"] == C.ACCURACY_DEFAULT_SEEDS
+    assert section["batch_size"]["default"] == C.ACCURACY_DEFAULT_BATCH_SIZE
+    assert section["lr_schedule"]["default"] == C.ACCURACY_DEFAULT_LR_SCHEDULE
+    assert section["threads"]["default"] == C.DEFAULT_MAX_THREADS
+    assert section["timeout"]["default"] == C.DEFAULT_TIMEOUT_S
+    assert section["lr_schedule"]["enum"] == list(LR_SCHEDULES)
+    assert section["models"]["propertyNames"]["enum"] == list(ACCURACY_MODELS)
+    for model in ACCURACY_MODELS:
+        options = defs[f"accuracy_model_{model}"]["properties"]
+        assert options["size"]["enum"] == list(C.SIZES[model])
+        described = " ".join(options[k]["description"] for k in ("size", "epochs", "lr"))
+        for default in (C.ACCURACY_DEFAULT_SIZE[model], C.ACCURACY_DEFAULT_EPOCHS[model], C.ACCURACY_DEFAULT_LR[model]):
+            assert f"default {default}." in described

@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from fwbench import grid as fwgrid
+from fwbench import jobs as fwjobs
 from fwbench.grid_cli import estimate
 from fwbench.synthetic import make_record
 
@@ -24,7 +25,10 @@ def test_list_shows_every_grid_with_counts(capsys: pytest.CaptureFixture[str]) -
     assert main("grid", "list") == 0
     out = capsys.readouterr().out
     smoke = fwgrid.load_grid("smoke")
-    assert f"smoke\tv{smoke.version}\t{len(fwgrid.expand_cells(smoke))} cells\t" in out
+    counts = fwjobs.plan(smoke).counts()
+    assert counts["speed"] and counts["accuracy"]  # the smoke grid has both kinds
+    assert (f"smoke\tv{smoke.version}\t{len(fwgrid.expand_cells(smoke))} cells\t{sum(counts.values())} jobs "
+            f"({counts['speed']} speed, {counts['accuracy']} accuracy)") in out
     assert "default\t" in out and "full\t" in out and "gpu\t" in out
 
 
@@ -36,7 +40,18 @@ def test_cells_and_jobs_match_the_expansion(capsys: pytest.CaptureFixture[str]) 
     assert [r.split("\t")[0] for r in rows[1:]] == [gc.cell_id for gc in fwgrid.expand_cells(grid)]
     assert main("grid", "jobs", "smoke") == 0
     jobs = [tuple(r.split("\t")) for r in capsys.readouterr().out.splitlines()[1:]]
-    assert jobs == [(str(j.repetition), j.cell.cell_id) for j in fwgrid.expand_jobs(grid)]
+    assert jobs == [(j.kind, str(j.repetition), j.cell_id) for j in fwjobs.plan(grid).jobs]
+    assert {kind for kind, _, _ in jobs} == {"speed", "accuracy"}
+
+
+def test_show_counts_every_job_kind(capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    assert main("grid", "show", "smoke") == 0
+    shown = json.loads(capsys.readouterr().out)
+    counts = fwjobs.plan(fwgrid.load_grid("smoke")).counts()
+    assert shown["jobs_by_kind"] == counts and shown["jobs"] == sum(counts.values())
+    assert shown["accuracy_cells"] == counts["accuracy"]
 
 
 def test_validate_bad_grid_exits_2_naming_file_field_allowed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -48,6 +63,18 @@ def test_validate_bad_grid_exits_2_naming_file_field_allowed(tmp_path: Path, cap
     err = capsys.readouterr().err
     assert str(bad) in err and "cells[0].phases[0]" in err and "allowed: train, infer" in err
     assert main("grid", "validate", "smoke") == 0
+
+
+def _accuracy_records(grid: fwgrid.Grid, seconds: float) -> list[dict]:
+    from fwbench.synthetic.accuracy import make_accuracy_record
+
+    out = []
+    for job in fwjobs.plan(grid).accuracy:
+        record = make_accuracy_record(job.cell, final_accuracy=0.9)
+        start = datetime.fromisoformat(record["started_at"])
+        record["finished_at"] = (start + timedelta(seconds=seconds)).isoformat()
+        out.append(record)
+    return out
 
 
 def _records(grid: fwgrid.Grid, seconds: dict[str, float]) -> list[dict]:
@@ -67,11 +94,21 @@ def _records(grid: fwgrid.Grid, seconds: dict[str, float]) -> list[dict]:
 def test_estimate_sums_measured_durations_and_overhead() -> None:
     grid = fwgrid.load_grid("smoke")
     cells = fwgrid.expand_cells(grid)
-    est = estimate(grid, _records(grid, {"torch": 4.0, "tensorflow": 7.0}), overhead_s=0.5)
+    n_accuracy = fwjobs.plan(grid).counts()["accuracy"]
+    records = _records(grid, {"torch": 4.0, "tensorflow": 7.0}) + _accuracy_records(grid, 20.0)
+    est = estimate(grid, records, overhead_s=0.5)
     n_torch = sum(gc.cell.framework == "torch" for gc in cells)
-    expected = grid.repetitions * (n_torch * 4.5 + (len(cells) - n_torch) * 7.5)
+    expected = grid.repetitions * (n_torch * 4.5 + (len(cells) - n_torch) * 7.5) + n_accuracy * 20.5
     assert est.seconds == pytest.approx(expected)
-    assert (est.jobs, est.measured_cells, est.guessed_cells, est.unknown_cells) == (len(cells) * 2, len(cells), 0, 0)
+    assert (est.jobs, est.measured_cells, est.guessed_cells, est.unknown_cells) == (
+        len(cells) * 2 + n_accuracy, len(cells) + n_accuracy, 0, 0)
+
+
+def test_estimate_does_not_borrow_across_job_kinds() -> None:
+    grid = fwgrid.load_grid("smoke")
+    n_accuracy = fwjobs.plan(grid).counts()["accuracy"]
+    est = estimate(grid, _records(grid, {"torch": 4.0, "tensorflow": 7.0}), overhead_s=0.0)
+    assert est.unknown_cells == n_accuracy  # speed runs say nothing about a training run's length
 
 
 def test_estimate_borrows_from_similar_cells_and_counts_unknown() -> None:
@@ -82,7 +119,7 @@ def test_estimate_borrows_from_similar_cells_and_counts_unknown() -> None:
     cells = fwgrid.expand_cells(grid)
     n_similar = sum(gc.cell.framework == "torch" and gc.cell.model == "cnn" for gc in cells)
     assert est.measured_cells == 1 and est.guessed_cells == n_similar - 1
-    assert est.unknown_cells == len(cells) - n_similar
+    assert est.unknown_cells == len(cells) - n_similar + fwjobs.plan(grid).counts()["accuracy"]
     assert est.seconds == pytest.approx(grid.repetitions * n_similar * 4.0)
 
 

@@ -1,30 +1,33 @@
-"""Experiment grids: load a workflow/grids/NAME.yaml, validate it, expand it into jobs.
+"""Experiment grids: load a workflow/grids/NAME.yaml, validate it, and say which cells it means.
 
-A grid is data. This module is the one place that reads it, so the Snakefile, `fwbench grid`
-and the tests agree on which cells and repetitions a grid means. Validation happens before any
-job runs and names the file, the field and the allowed values (taken from the schema, whose enums
-a test keeps equal to fwbench.constants). Cell ids come from fwbench.cells.cell_id, so editing a
-grid adds or removes runs without renaming any other.
+A grid is data. This module is the one place that reads it; fwbench.jobs turns the loaded grid
+into jobs (speed runs, the accuracy track) and their commands, so the Snakefile, `fwbench grid`
+and the tests agree on what a grid means. Validation happens before any job runs and names the
+file, the field and the allowed values (taken from the schema, whose enums a test keeps equal to
+fwbench.constants); expanding the cells is part of it, so a duplicate cell or an exclusion that
+matches nothing fails at load. Cell ids come from fwbench.cells.cell_id, so editing a grid adds
+or removes runs without renaming any other.
 """
 
 from __future__ import annotations
 
-import hashlib
+import copy
 import itertools
-import json
 import os
-import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, NamedTuple, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 import yaml
 
 from fwbench import constants as C
 from fwbench.cells import Cell, CellError
+from fwbench.ids import short_hash
 from fwbench.paths import GRIDS_DIR, SCHEMAS_DIR
+from fwbench.schemas import schema_errors
 
 GRID_SCHEMA = SCHEMAS_DIR / "grid.schema.yaml"
+GRID_ROOT = "<grid>"
 ALL_CORES = "all"
 
 
@@ -70,11 +73,29 @@ class GridCell:
         return self.cell.cell_id
 
 
-class Job(NamedTuple):
-    """One (cell, repetition): one fresh `fwbench run` process."""
+@dataclass(frozen=True)
+class AccuracyModel:
+    """One model of the accuracy section: the size it trains at, for how many epochs, at which lr."""
 
-    cell: Cell
-    repetition: int
+    size: str
+    epochs: int
+    lr: float
+
+
+@dataclass(frozen=True)
+class AccuracySection:
+    """The grid's optional accuracy track (claim C08), defaults filled from fwbench.constants.
+
+    fwbench.jobs expands it into one job per framework x model x seed.
+    """
+
+    frameworks: tuple[str, ...]
+    models: dict[str, AccuracyModel]
+    seeds: int
+    batch_size: int
+    lr_schedule: str
+    threads: int
+    timeout: float
 
 
 @dataclass(frozen=True)
@@ -89,8 +110,10 @@ class Grid:
     protocol: Protocol
     blocks: tuple[Block, ...]
     exclude: tuple[dict[str, Any], ...] = ()
+    accuracy: AccuracySection | None = None
     description: str = ""
     hash: str = ""
+    cores: int = 1  # resolves threads "all"
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
@@ -119,93 +142,12 @@ def grid_path(name_or_path: str | os.PathLike[str], grids_dir: str | os.PathLike
 
 def grid_hash(data: Any) -> str:
     """Short sha256 of the canonical JSON of a grid's content (comments and layout do not count)."""
-    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()[:12]
+    return short_hash(data)
 
 
-def _field_name(path: Iterable[Any]) -> str:
-    out = ""
-    for part in path:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out or "<grid>"
-
-
-def schema_errors(data: Any) -> list[str]:
+def grid_schema_errors(data: Any) -> list[str]:
     """Every schema violation of a grid as 'field: problem; allowed: ...' (empty when valid)."""
-    import jsonschema
-    from jsonschema.exceptions import best_match
-
-    from fwbench.records import load_schema
-
-    schema = load_schema("grid")
-    validator = jsonschema.validators.validator_for(schema)(schema)
-    errors = sorted(validator.iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path])
-    return [_describe(best_match([e]), data) for e in errors]
-
-
-def _describe(error: Any, data: Any) -> str:
-    """Turn a jsonschema error into 'field: problem; allowed: values' (propertyNames, enums, keys)."""
-    path = list(error.absolute_path)
-    kind = error.validator
-    if kind == "enum":
-        # propertyNames errors report the key as the instance, at the parent object's path
-        parent = _lookup(data, path)
-        if isinstance(parent, dict) and isinstance(error.instance, str) and error.instance in parent:
-            path = [*path, error.instance]
-            return f"{_field_name(path)}: key {error.instance!r} is not allowed; allowed: " + ", ".join(
-                map(str, error.validator_value)
-            )
-        return f"{_field_name(path)}: {error.instance!r} is not allowed; allowed: " + ", ".join(
-            map(str, error.validator_value)
-        )
-    if kind == "const":
-        return f"{_field_name(path)}: {error.instance!r} is not allowed; allowed: {error.validator_value!r}"
-    if kind == "additionalProperties":
-        allowed = sorted(error.schema.get("properties", {}))
-        unknown = sorted(set(error.instance) - set(allowed))
-        return (
-            f"{_field_name([*path, unknown[0]] if unknown else path)}: unknown field; allowed fields: "
-            + ", ".join(allowed)
-        )
-    if kind == "required":
-        missing = [k for k in error.validator_value if k not in error.instance]
-        return f"{_field_name([*path, missing[0]] if missing else path)}: required field is missing; required: " + ", ".join(
-            error.validator_value
-        )
-    if kind == "type":
-        expected = error.validator_value
-        expected = " or ".join(expected) if isinstance(expected, list) else expected
-        return f"{_field_name(path)}: {error.instance!r} has the wrong type; allowed: {expected}"
-    if kind in ("minimum", "exclusiveMinimum"):
-        op = ">=" if kind == "minimum" else ">"
-        return f"{_field_name(path)}: {error.instance!r} is too small; allowed: a number {op} {error.validator_value}"
-    if kind in ("oneOf", "anyOf"):
-        allowed = " or ".join(_summarize(option) for option in error.validator_value)
-        return f"{_field_name(path)}: {error.instance!r} is not allowed; allowed: {allowed}"
-    return f"{_field_name(path)}: {error.message}"
-
-
-def _summarize(schema: dict[str, Any]) -> str:
-    """A short reading of a sub-schema for 'allowed:' (one of a oneOf's options)."""
-    if "const" in schema:
-        return repr(schema["const"])
-    if "enum" in schema:
-        return "one of " + ", ".join(map(str, schema["enum"]))
-    kind = schema.get("type", "value")
-    if kind == "array":
-        return "a list of " + _summarize(schema.get("items", {}))
-    if "minimum" in schema:
-        return f"an {kind} >= {schema['minimum']}"
-    return f"a {kind}"
-
-
-def _lookup(data: Any, path: Sequence[Any]) -> Any:
-    for part in path:
-        try:
-            data = data[part]
-        except (KeyError, IndexError, TypeError):
-            return None
-    return data
+    return schema_errors(data, "grid", root=GRID_ROOT)
 
 
 def read_grid_file(path: str | os.PathLike[str]) -> dict[str, Any]:
@@ -239,18 +181,17 @@ def load_grid(
     """
     path = grid_path(name_or_path, grids_dir)
     data = read_grid_file(path)
-    problems = schema_errors(data)
+    problems = grid_schema_errors(data)
     if not problems and validate is not None:
         try:
-            validate(dict(data), str(GRID_SCHEMA))
+            validate(copy.deepcopy(data), str(GRID_SCHEMA))  # it fills schema defaults in: not into ours
         except Exception as exc:  # noqa: BLE001 - rephrased with the field below
-            problems = schema_errors(data) or [str(exc)]
+            problems = grid_schema_errors(data) or [str(exc)]
     if problems:
         more = f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""
         raise GridError(f"{path}: invalid grid: {problems[0]}{more}")
-    grid = _parse(data, path)
-    expand_cells(grid, cores=cores)  # fail now on duplicates, bad cells, dead exclusions
-    accuracy_jobs(grid)  # and on a bad accuracy section
+    grid = _parse(data, path, cores or os.cpu_count() or 1)
+    expand_cells(grid)  # fail now on duplicates, bad cells, dead exclusions
     return grid
 
 
@@ -259,7 +200,26 @@ def _protocol(data: dict[str, Any], base: Protocol | None = None) -> Protocol:
     return Protocol(warmup=int(merged["warmup"]), steps=int(merged["steps"]), timeout=float(merged["timeout"]))
 
 
-def _parse(data: dict[str, Any], path: Path) -> Grid:
+def _accuracy(data: dict[str, Any] | None) -> AccuracySection | None:
+    """The schema-valid accuracy section with every default filled in (None without one)."""
+    if data is None:
+        return None
+    models = data.get("models", {model: {} for model in C.ACCURACY_DEFAULT_EPOCHS})
+    return AccuracySection(
+        frameworks=tuple(data.get("frameworks", C.FRAMEWORKS)),
+        models={model: AccuracyModel(size=(options or {}).get("size", C.ACCURACY_DEFAULT_SIZE[model]),
+                                     epochs=int((options or {}).get("epochs", C.ACCURACY_DEFAULT_EPOCHS[model])),
+                                     lr=float((options or {}).get("lr", C.ACCURACY_DEFAULT_LR[model])))
+                for model, options in models.items()},
+        seeds=int(data.get("seeds", C.ACCURACY_DEFAULT_SEEDS)),
+        batch_size=int(data.get("batch_size", C.ACCURACY_DEFAULT_BATCH_SIZE)),
+        lr_schedule=str(data.get("lr_schedule", C.ACCURACY_DEFAULT_LR_SCHEDULE)),
+        threads=int(data.get("threads", C.DEFAULT_MAX_THREADS)),
+        timeout=float(data.get("timeout", C.DEFAULT_TIMEOUT_S)),
+    )
+
+
+def _parse(data: dict[str, Any], path: Path, cores: int) -> Grid:
     protocol = _protocol(data["protocol"])
     blocks = []
     for i, raw in enumerate(data["cells"]):
@@ -286,23 +246,12 @@ def _parse(data: dict[str, Any], path: Path) -> Grid:
         protocol=protocol,
         blocks=tuple(blocks),
         exclude=tuple(dict(e) for e in data.get("exclude", [])),
+        accuracy=_accuracy(data.get("accuracy")),
         description=str(data.get("description", "")).strip(),
         hash=grid_hash(data),
+        cores=cores,
         raw=data,
     )
-
-
-def accuracy_jobs(grid: Grid) -> list[Any]:
-    """The grid's accuracy-track jobs (fwbench.accuracy.plan.AccuracyJob), [] without a section."""
-    section = grid.raw.get("accuracy")
-    if section is None:
-        return []
-    from fwbench.accuracy.plan import AccuracyPlanError, expand  # imports this module: import late
-
-    try:
-        return expand(section, source=str(grid.path))
-    except AccuracyPlanError as exc:  # already names the file, the field and the allowed values
-        raise GridError(str(exc)) from exc
 
 
 # ---------------------------------------------------------------------------------------------
@@ -346,9 +295,10 @@ def _matches(cell: Cell, rule: dict[str, Any]) -> bool:
 def expand_cells(grid: Grid, cores: int | None = None) -> list[GridCell]:
     """The grid's cells in file order, exclusions applied, each once (the first block listing it wins).
 
-    GridError when two blocks list a cell with different protocols or an exclusion matches nothing.
+    `cores` resolves threads "all" (default: the cores the grid was loaded for). GridError when two
+    blocks list a cell with different protocols or an exclusion matches nothing.
     """
-    cores = cores or os.cpu_count() or 1
+    cores = cores or grid.cores
     seen: dict[Cell, GridCell] = {}
     used = [False] * len(grid.exclude)
     out: list[GridCell] = []
@@ -383,44 +333,6 @@ def expand_cells(grid: Grid, cores: int | None = None) -> list[GridCell]:
     return out
 
 
-def expand_jobs(grid: Grid, cores: int | None = None) -> list[Job]:
-    """Every (cell, repetition), repetition-major: rep 0 of every cell, then rep 1, ... (interleaved)."""
-    cells = expand_cells(grid, cores)
-    return [Job(gc.cell, rep) for rep in range(grid.repetitions) for gc in cells]
-
-
 def cells_by_id(grid: Grid, cores: int | None = None) -> dict[str, GridCell]:
     """Cell id -> GridCell, for the workflow's wildcard lookups."""
     return {gc.cell_id: gc for gc in expand_cells(grid, cores)}
-
-
-@dataclass(frozen=True)
-class RunCommand:
-    """The `fwbench run` command of one job; str() is the shell-quoted command line.
-
-    A plain object on purpose: Snakemake does not record params it cannot represent, so the
-    grid's hash, version and protocol can change without marking finished runs for a rerun.
-    """
-
-    argv: tuple[str, ...]
-
-    def __str__(self) -> str:
-        return shlex.join(self.argv)
-
-
-def run_command(grid: Grid, gc: GridCell, repetition: int, out: str | os.PathLike[str],
-                compile_cache_dir: str | os.PathLike[str] | None = None) -> RunCommand:
-    """The `fwbench run` command of one (cell, repetition) job writing its record to `out`."""
-    c = gc.cell
-    argv = [
-        "fwbench", "run",
-        "--framework", c.framework, "--mode", c.mode, "--model", c.model, "--size", c.size,
-        "--phase", c.phase, "--batch-size", str(c.batch_size), "--seq-len", str(c.seq_len),
-        "--device", c.device, "--threads", str(c.threads), "--dtype", c.dtype,
-        "--seed", str(grid.seed), "--warmup", str(gc.protocol.warmup), "--steps", str(gc.protocol.steps),
-        "--timeout", str(gc.protocol.timeout), "--grid-name", grid.name, "--grid-version", str(grid.version),
-        "--grid-hash", grid.hash, "--repetition", str(repetition), "--keep-going", "--out", str(out),
-    ]
-    if compile_cache_dir is not None:
-        argv += ["--compile-cache-dir", str(compile_cache_dir)]
-    return RunCommand(tuple(argv))

@@ -1,7 +1,7 @@
 """`fwbench grid`: list, validate and expand the experiment grids, and estimate their wall time.
 
-The workflow and this command read grids through fwbench.grid, so `fwbench grid cells NAME`
-shows exactly the cell ids whose runs the workflow will produce.
+The workflow and this command plan grids through fwbench.jobs, so `fwbench grid jobs NAME` shows
+exactly the jobs (speed runs and the accuracy track) whose records the workflow will produce.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from fwbench import grid as fwgrid
+from fwbench import jobs as fwjobs
 from fwbench.paths import GRIDS_DIR, RAW_DIR
 
 # Snakemake's own cost between two local jobs (scheduling, spawning the shell), measured here.
@@ -28,12 +29,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--grids-dir", default=str(GRIDS_DIR), help="directory of grid files (default: %(default)s)")
     parser.add_argument("--cores", type=int, default=None, help="resolve threads 'all' for this many cores")
     sub = parser.add_subparsers(dest="grid_command", required=True, metavar="ACTION")
-    sub.add_parser("list", help="every grid with its version, cell and job count").set_defaults(func=_list)
+    sub.add_parser("list", help="every grid with its version, cell count and job count per kind").set_defaults(func=_list)
     for name, func, text in (
         ("validate", _validate, "validate a grid; exit 2 with file, field and allowed values if bad"),
-        ("show", _show, "a grid's version, hash, protocol, cell and job counts"),
-        ("cells", _cells, "the grid's cells as TSV (cell_id, block, parameters, protocol)"),
-        ("jobs", _jobs, "the grid's jobs in run order as TSV (repetition, cell_id)"),
+        ("show", _show, "a grid's version, hash, protocol, cell and job counts (per kind)"),
+        ("cells", _cells, "the grid's speed cells as TSV (cell_id, block, parameters, protocol)"),
+        ("jobs", _jobs, "the grid's jobs of every kind in run order as TSV (kind, repetition, cell_id)"),
     ):
         p = sub.add_parser(name, help=text)
         p.add_argument("grid", help="grid name (workflow/grids/NAME.yaml) or path to a grid file")
@@ -62,16 +63,21 @@ def _list(args: argparse.Namespace) -> int:
             print(f"{name}\tINVALID\t{exc}")
             status = 2
             continue
-        print(f"{name}\tv{grid.version}\t{len(fwgrid.expand_cells(grid, args.cores))} cells\t"
-              f"{len(fwgrid.expand_jobs(grid, args.cores))} jobs")
+        print(f"{name}\tv{grid.version}\t{len(fwgrid.expand_cells(grid))} cells\t{_job_counts(fwjobs.plan(grid))}")
     return status
+
+
+def _job_counts(plan: fwjobs.Plan) -> str:
+    """'160 jobs (140 speed, 20 accuracy)'."""
+    counts = plan.counts()
+    return f"{sum(counts.values())} jobs ({', '.join(f'{n} {kind}' for kind, n in counts.items())})"
 
 
 def _validate(args: argparse.Namespace) -> int:
     grid = _load(args)
     if grid is None:
         return 2
-    print(f"{grid.path}: valid ({len(fwgrid.expand_jobs(grid, args.cores))} jobs)")
+    print(f"{grid.path}: valid ({_job_counts(fwjobs.plan(grid))})")
     return 0
 
 
@@ -79,12 +85,14 @@ def _show(args: argparse.Namespace) -> int:
     grid = _load(args)
     if grid is None:
         return 2
-    cells = fwgrid.expand_cells(grid, args.cores)
+    cells = fwgrid.expand_cells(grid)
+    plan = fwjobs.plan(grid)
     print(json.dumps({
         "name": grid.name, "path": str(grid.path), "version": grid.version, "hash": grid.hash,
         "repetitions": grid.repetitions, "seed": grid.seed, "protocol": grid.protocol.__dict__,
         "blocks": {b.name: sum(gc.block == b.name for gc in cells) for b in grid.blocks},
-        "cells": len(cells), "jobs": len(cells) * grid.repetitions,
+        "cells": len(cells), "accuracy_cells": len({job.cell_id for job in plan.accuracy}),
+        "jobs": len(plan.jobs), "jobs_by_kind": plan.counts(),
     }, indent=1))
     return 0
 
@@ -97,7 +105,7 @@ def _cells(args: argparse.Namespace) -> int:
     if grid is None:
         return 2
     print("\t".join(("cell_id", "block", *CELL_COLUMNS, "warmup", "steps", "timeout")))
-    for gc in fwgrid.expand_cells(grid, args.cores):
+    for gc in fwgrid.expand_cells(grid):
         values = [str(getattr(gc.cell, c)) for c in CELL_COLUMNS]
         p = gc.protocol
         print("\t".join((gc.cell_id, gc.block, *values, str(p.warmup), str(p.steps), str(p.timeout))))
@@ -108,9 +116,9 @@ def _jobs(args: argparse.Namespace) -> int:
     grid = _load(args)
     if grid is None:
         return 2
-    print("repetition\tcell_id")
-    for job in fwgrid.expand_jobs(grid, args.cores):
-        print(f"{job.repetition}\t{job.cell.cell_id}")
+    print("kind\trepetition\tcell_id")
+    for job in fwjobs.plan(grid).jobs:
+        print(f"{job.kind}\t{job.repetition}\t{job.cell_id}")
     return 0
 
 
@@ -120,13 +128,21 @@ def _jobs(args: argparse.Namespace) -> int:
 
 @dataclass(frozen=True)
 class Estimate:
-    """Predicted wall time of a grid on one host, from durations of runs already measured there."""
+    """Predicted wall time of a grid on one host, from durations of runs already measured there.
+
+    Cells of every job kind count: speed cells (one job per repetition) and accuracy cells.
+    """
 
     jobs: int
     seconds: float
     measured_cells: int
     guessed_cells: int
     unknown_cells: int
+
+
+def record_kind(record: dict[str, Any]) -> str:
+    """The job kind that wrote a record (fwbench.jobs.KINDS)."""
+    return fwjobs.ACCURACY if record.get("kind") == fwjobs.ACCURACY else fwjobs.SPEED
 
 
 def run_durations(records: Iterable[dict[str, Any]]) -> dict[str, dict[str, list[float]]]:
@@ -143,41 +159,49 @@ def run_durations(records: Iterable[dict[str, Any]]) -> dict[str, dict[str, list
     return out
 
 
-def _cell_seconds(d: dict[str, list[float]], repetitions: int) -> float:
-    """One cold run (if the cell has a cold-cache cost) plus warm runs for the other repetitions."""
+def _cell_seconds(d: dict[str, list[float]], runs: int) -> float:
+    """One cold run (if the cell has a cold-cache cost) plus warm runs for the other runs of the cell."""
     cold = statistics.median(d["cold"]) if d["cold"] else None
     warm = statistics.median(d["warm"]) if d["warm"] else None
     if cold is not None and warm is not None:
-        return cold + (repetitions - 1) * warm
-    return repetitions * (cold if cold is not None else warm or 0.0)
+        return cold + (runs - 1) * warm
+    return runs * (cold if cold is not None else warm or 0.0)
+
+
+Similar = tuple[str, str, str, str]  # (job kind, framework, mode, model)
 
 
 def estimate(grid: fwgrid.Grid, records: list[dict[str, Any]], cores: int | None = None,
              overhead_s: float = JOB_OVERHEAD_S) -> Estimate:
-    """Sum over cells of their measured run durations plus Snakemake's per-job overhead.
+    """Sum over the grid's cells (every job kind) of their measured run durations plus Snakemake's per-job overhead.
 
     A compile cell costs one cold-cache run and warm runs for its other repetitions. A cell
-    without records borrows the durations of records with the same framework, mode and model
-    (any size, phase or threads); with none of those either it counts as unknown (0 s).
+    without records borrows the durations of records of the same job kind, framework, mode and
+    model (any size, phase or threads); with none of those either it counts as unknown (0 s).
     """
     durations = run_durations(records)
-    by_kind: dict[tuple[str, str, str], dict[str, list[float]]] = {}
+    similar: dict[Similar, dict[str, list[float]]] = {}
     for r in records:
         c = r["cell"]
-        kind = by_kind.setdefault((c["framework"], c["mode"], c["model"]), {"cold": [], "warm": []})
+        pooled = similar.setdefault((record_kind(r), c["framework"], c["mode"], c["model"]), {"cold": [], "warm": []})
         for state in ("cold", "warm"):
-            kind[state].extend(durations[r["cell_id"]][state])
+            pooled[state].extend(durations[r["cell_id"]][state])
+    plan = fwjobs.plan(grid, cores)
+    runs_per_cell: dict[str, int] = {}
+    cell_of: dict[str, Similar] = {}
+    for job in plan.jobs:
+        runs_per_cell[job.cell_id] = runs_per_cell.get(job.cell_id, 0) + 1
+        cell_of[job.cell_id] = (job.kind, job.cell.framework, job.cell.mode, job.cell.model)
     total, measured, guessed, unknown = 0.0, 0, 0, 0
-    for gc in fwgrid.expand_cells(grid, cores):
-        c = gc.cell
-        if gc.cell_id in durations:
-            per_cell, measured = _cell_seconds(durations[gc.cell_id], grid.repetitions), measured + 1
-        elif (c.framework, c.mode, c.model) in by_kind:
-            per_cell, guessed = _cell_seconds(by_kind[(c.framework, c.mode, c.model)], grid.repetitions), guessed + 1
+    for cell_id, runs in runs_per_cell.items():
+        if cell_id in durations:
+            per_cell, measured = _cell_seconds(durations[cell_id], runs), measured + 1
+        elif cell_of[cell_id] in similar:
+            per_cell, guessed = _cell_seconds(similar[cell_of[cell_id]], runs), guessed + 1
         else:
             per_cell, unknown = 0.0, unknown + 1
-        total += per_cell + grid.repetitions * overhead_s
-    return Estimate(len(fwgrid.expand_jobs(grid, cores)), total, measured, guessed, unknown)
+        total += per_cell + runs * overhead_s
+    return Estimate(len(plan.jobs), total, measured, guessed, unknown)
 
 
 def _estimate(args: argparse.Namespace) -> int:
@@ -192,7 +216,7 @@ def _estimate(args: argparse.Namespace) -> int:
         with open(path, encoding="utf-8") as fh:
             records.append(json.load(fh))
     est = estimate(grid, records, args.cores)
-    print(f"{grid.name}: {est.jobs} jobs, estimated {est.seconds / 60:.1f} min on system {sid} "
+    print(f"{grid.name}: {_job_counts(fwjobs.plan(grid))}, estimated {est.seconds / 60:.1f} min on system {sid} "
           f"({est.measured_cells} cells measured, {est.guessed_cells} borrowed from similar cells, "
           f"{est.unknown_cells} unknown; from {len(records)} records under {args.raw})")
     return 0

@@ -6,7 +6,7 @@ rule analyze_runs:
     """Steady state, per-cell CIs, framework comparisons, outliers and claim verdicts."""
     input:
         db=DB,
-        claims="analysis/claims.yaml",
+        claims=paths.CLAIMS_REL,
     output:
         analysis=directory(ANALYSIS),
     log:

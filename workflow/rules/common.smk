@@ -1,23 +1,22 @@
-# Shared state of the workflow: the validated grid, this host's system id, the paths of every
-# stage and the default target. Everything here is read once, when the workflow is parsed,
-# before any job runs; a bad grid stops here with a message naming file, field, allowed values.
+# Shared state of the workflow: the validated grid, its jobs (fwbench.jobs), this host's system id
+# and the paths of every stage (fwbench.paths). Everything here is read once, when the workflow is
+# parsed, before any job runs; a bad grid stops here with a message naming file, field, allowed values.
 
-import importlib
 from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import min_version, validate
 
 from fwbench import grid as fwgrid
-from fwbench.accuracy.plan import accuracy_command
-from fwbench.cli import COMMAND_MODULES
+from fwbench import jobs as fwjobs
+from fwbench import paths
 from fwbench.harness.fingerprint import system_id
 
 min_version("9.0")
 
-GRIDS_DIR = Path(workflow.basedir) / "workflow" / "grids"
 try:
-    GRID = fwgrid.load_grid(config["grid"], grids_dir=GRIDS_DIR, validate=validate, cores=config["cores"])
+    GRID = fwgrid.load_grid(config["grid"], grids_dir=Path(workflow.basedir) / paths.GRIDS_REL, validate=validate,
+                            cores=config["cores"])
 except fwgrid.GridError as exc:
     raise WorkflowError(str(exc)) from None
 
@@ -32,52 +31,29 @@ def config_flag(key: str) -> bool:
 
 MEASURE = config_flag("measure")
 SYSTEM_ID = config["system_id"] or system_id()
-CELLS = fwgrid.cells_by_id(GRID, cores=config["cores"])  # cell id -> GridCell, in grid order
-JOBS = fwgrid.expand_jobs(GRID, cores=config["cores"])  # repetition-major: the interleaved order
+PLAN = fwjobs.plan(GRID)  # speed jobs repetition-major (the interleaved order), then the accuracy track
+CELLS = fwgrid.cells_by_id(GRID)  # speed cell id -> GridCell, in grid order
+ACCURACY = {job.cell_id: job for job in PLAN.accuracy}  # accuracy cell id -> AccuracyJob
 
-RAW_ROOT = "data/raw"
+RAW_ROOT = paths.RAW_REL
 RAW = f"{RAW_ROOT}/{GRID.name}/{SYSTEM_ID}"  # this host's runs of this grid (a DVC-tracked dir)
 # measure=false builds everything from the runs already present (a fresh clone with the shipped
 # reference runs), without measuring this host.
-RUN_RECORDS = [f"{RAW}/{job.cell.cell_id}/rep-{job.repetition}.json" for job in JOBS] if MEASURE else []
-# The grid's optional accuracy track: one `fwbench accuracy` job per framework x model x seed.
-ACCURACY = {job.cell.cell_id: job for job in fwgrid.accuracy_jobs(GRID)}
-ACCURACY_RECORDS = [f"{RAW}/{cell_id}/rep-0.json" for cell_id in ACCURACY] if MEASURE else []
-RUN_RECORDS += ACCURACY_RECORDS
+RUN_RECORDS = [fwjobs.record_path(RAW, job) for job in PLAN.jobs] if MEASURE else []
 # Runs already present from other hosts or grids (e.g. `dvc pull`ed reference runs) are pooled.
 POOLED_RECORDS = sorted(set(str(p) for p in Path(RAW_ROOT).glob("*/*/*/rep-*.json")) - set(RUN_RECORDS))
-COMPILE_CACHE = f".cache/inductor/{GRID.name}"  # one torch.compile cache per grid
-LOGS = f"logs/{GRID.name}"
+COMPILE_CACHE = str(paths.compile_cache_for(GRID.name, paths.COMPILE_CACHE_REL))  # one torch.compile cache per grid
+LOGS = f"{paths.LOGS_REL}/{GRID.name}"
 
-DB = "data/results.duckdb"
-PARQUET = "data/parquet"
-ANALYSIS = "data/analysis"
-PAPER_BUILD = "paper/build"
-FIGURES = f"{PAPER_BUILD}/figures"
-REPORT_HTML = f"{PAPER_BUILD}/report.html"
-PAPER_GENERATED = f"{PAPER_BUILD}/generated"
-PAPER = f"{PAPER_BUILD}/paper.pdf"
-PAPER_SOURCES = sorted(str(p) for p in Path("paper").rglob("*.typ") if PAPER_BUILD not in str(p))
-
-
-def fwbench_commands() -> set[str]:
-    """Subcommands the installed package provides (a stage module may not exist yet)."""
-    import argparse
-
-    parser = argparse.ArgumentParser()
-    sub = parser.add_subparsers()
-    for name in COMMAND_MODULES:
-        try:
-            importlib.import_module(name).register(sub)
-        except ImportError:
-            continue
-    return set(sub.choices)
-
-
-# The default target is the newest stage whose command exists: the paper, else figures, ...
-STAGE_TARGETS = {"paper": [PAPER], "figures": [FIGURES], "analyze": [ANALYSIS], "ingest": [DB], "run": RUN_RECORDS}
-_COMMANDS = fwbench_commands()
-DEFAULT_TARGET = next((t for cmd, t in STAGE_TARGETS.items() if cmd in _COMMANDS), RUN_RECORDS)
+DB = paths.DB_REL
+PARQUET = paths.PARQUET_REL
+ANALYSIS = paths.ANALYSIS_OUT_REL
+FIGURES = paths.FIGURES_REL
+REPORT_HTML = paths.REPORT_HTML_REL
+PAPER_GENERATED = paths.GENERATED_REL
+PAPER = paths.PAPER_PDF_REL
+PAPER_SOURCES = sorted(str(p) for p in Path(paths.PAPER_SOURCE_REL).rglob("*.typ")
+                       if not p.is_relative_to(paths.PAPER_BUILD_REL))
 
 # Timing runs must never overlap. The profiles set `--resources bench_slot=1`; a plain
 # `snakemake --cores all` without a profile gets the same limit here.
@@ -97,4 +73,3 @@ localrules:
     analysis,
     figures,
     paper,
-

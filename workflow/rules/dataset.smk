@@ -8,7 +8,7 @@ rule ingest_runs:
     input:
         runs=RUN_RECORDS,
         pooled=POOLED_RECORDS,
-        schema="workflow/schemas/run.schema.yaml",
+        schema=f"{paths.SCHEMAS_REL}/run.schema.yaml",
     output:
         db=DB,
         parquet=directory(PARQUET),

@@ -6,7 +6,7 @@ rule render_figures:
     input:
         db=DB,
         analysis=ANALYSIS,
-        registry="analysis/figures.yaml",
+        registry=paths.FIGURES_REGISTRY_REL,
     output:
         figures=directory(FIGURES),
         html=REPORT_HTML,

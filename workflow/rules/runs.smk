@@ -4,7 +4,7 @@
 #    of the machine spreads over all cells instead of landing on one.
 #  - --keep-going: a failed run still writes its (failure) record; the workflow goes on.
 #  - The record is written atomically by the harness; a killed job leaves no file and is rerun.
-#  - params.command is a fwbench.grid.RunCommand object: Snakemake does not track it as a param,
+#  - params.command is a fwbench.jobs.RunCommand object: Snakemake does not track it as a param,
 #    so editing the grid (hash, version, protocol) adds or removes runs without rerunning others.
 
 
@@ -15,8 +15,8 @@ rule run_benchmark:
     log:
         f"{LOGS}/run_benchmark/{SYSTEM_ID}/{{cell}}/rep-{{rep}}.log",
     params:
-        command=lambda wildcards, output: fwgrid.run_command(
-            GRID, CELLS[wildcards.cell], int(wildcards.rep), output.record, COMPILE_CACHE
+        command=lambda wildcards, output: fwjobs.command(
+            GRID, fwjobs.SpeedJob(CELLS[wildcards.cell], int(wildcards.rep)), output.record, COMPILE_CACHE
         ),
     threads: lambda wildcards: CELLS[wildcards.cell].cell.threads
     resources:
@@ -35,9 +35,7 @@ rule run_accuracy:
     wildcard_constraints:
         acc="|".join(ACCURACY) or "(?!)",  # "(?!)" matches nothing: a grid without the section
     params:
-        command=lambda wildcards, output: accuracy_command(
-            ACCURACY[wildcards.acc], output.record, GRID.name, GRID.version, GRID.hash
-        ),
+        command=lambda wildcards, output: fwjobs.command(GRID, ACCURACY[wildcards.acc], output.record),
     threads: lambda wildcards: ACCURACY[wildcards.acc].cell.threads
     resources:
         bench_slot=1,
