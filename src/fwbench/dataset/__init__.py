@@ -3,8 +3,10 @@
 Public API (duckdb and polars are imported on first use, so `fwbench` stays quick to start):
 - ingest(raw_dir=None, db_path=None, parquet_dir=None) -> IngestResult
 - connect(db_path=None, read_only=False) -> duckdb.DuckDBPyConnection
-- write_table(con, name, polars_df, parquet_dir=None) -> Path | None
-- drop_table(con, name, parquet_dir=None) -> None
+- write_tables(con, {name: polars_df or None}, parquet_dir=None) -> list[Path]  (None drops a table;
+  datapackage.json is refreshed once per call, so a stage passes all its tables in one call)
+- write_table(con, name, polars_df, parquet_dir=None) -> Path | None  (one-table write_tables)
+- drop_table(con, name, parquet_dir=None) -> None  (one-table write_tables)
 - load(db_path=None, tables=None) -> dict[str, polars.LazyFrame]
 - query(sql, db_path=None) -> polars.DataFrame
 """
@@ -13,7 +15,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 if TYPE_CHECKING:
     import duckdb
@@ -21,7 +23,7 @@ if TYPE_CHECKING:
 
     from fwbench.dataset.ingestion import IngestResult
 
-__all__ = ["connect", "drop_table", "ingest", "load", "query", "write_table"]
+__all__ = ["connect", "drop_table", "ingest", "load", "query", "write_table", "write_tables"]
 
 
 def connect(db_path: str | os.PathLike[str] | None = None, read_only: bool = False) -> "duckdb.DuckDBPyConnection":
@@ -31,19 +33,28 @@ def connect(db_path: str | os.PathLike[str] | None = None, read_only: bool = Fal
     return _connect(db_path, read_only=read_only)
 
 
+def write_tables(con: "duckdb.DuckDBPyConnection", tables: Mapping[str, "pl.DataFrame | None"],
+                 parquet_dir: str | os.PathLike[str] | None = None) -> list[Path]:
+    """Replace (DataFrame) or drop (None) each table and its Parquet file, then refresh
+    datapackage.json once (see fwbench.dataset.publish.write_tables)."""
+    from fwbench.dataset.publish import write_tables as _write_tables
+
+    return _write_tables(con, tables, parquet_dir)
+
+
 def write_table(con: "duckdb.DuckDBPyConnection", name: str, df: "pl.DataFrame",
                 parquet_dir: str | os.PathLike[str] | None = None) -> Path | None:
-    """Replace table `name` with df and write <parquet dir>/<name>.parquet (see store.write_table)."""
-    from fwbench.dataset.store import write_table as _write_table
+    """Replace table `name` with df, write <parquet dir>/<name>.parquet, refresh datapackage.json.
 
-    return _write_table(con, name, df, parquet_dir)
+    For several tables use write_tables: it refreshes datapackage.json once for all of them.
+    """
+    written = write_tables(con, {name: df}, parquet_dir)
+    return written[0] if written else None
 
 
 def drop_table(con: "duckdb.DuckDBPyConnection", name: str, parquet_dir: str | os.PathLike[str] | None = None) -> None:
-    """Drop table `name` and its Parquet file (see store.drop_table)."""
-    from fwbench.dataset.store import drop_table as _drop_table
-
-    _drop_table(con, name, parquet_dir)
+    """Drop table `name` and its Parquet file, refresh datapackage.json (a one-table write_tables)."""
+    write_tables(con, {name: None}, parquet_dir)
 
 
 def ingest(raw_dir: str | os.PathLike[str] | None = None, db_path: str | os.PathLike[str] | None = None,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from fwbench.cli import add_db_option
+from fwbench.options import add_db_option
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -62,8 +62,8 @@ def _query(args: argparse.Namespace) -> int:
     except FileNotFoundError as exc:
         print(f"fwbench query: {exc}", file=sys.stderr)
         return 2
-    except duckdb.Error as exc:
-        print(f"fwbench query: {exc}", file=sys.stderr)
-        return 1
+    except duckdb.Error as exc:  # bad SQL (syntax, unknown name, a write on the read-only db): bad input
+        print(f"fwbench query: SQL error: {exc}", file=sys.stderr)
+        return 2
     write_result(df, args.format, args.out, max_rows=args.max_rows)
     return 0

@@ -20,8 +20,10 @@ from typing import Any
 import orjson
 import polars as pl
 
+from fwbench import paths
 from fwbench.dataset import store
 from fwbench.dataset.flatten import BATCH_TABLES, Batch
+from fwbench.dataset.metadata import write_datapackage
 from fwbench.dataset.tables import ACCURACY_EPOCHS, ACCURACY_RUNS, INGEST_REPORT, RUNS, STEPS, SYSTEMS
 from fwbench.dataset.validate import Problem, check_record
 
@@ -93,11 +95,11 @@ def ingest(raw_dir: str | os.PathLike[str] | None = None, db_path: str | os.Path
     directory next to the database, dictionary = README.md next to the database.
     """
     t0 = time.perf_counter()
-    raw = Path(raw_dir) if raw_dir is not None else store.default_raw()
+    raw = Path(raw_dir) if raw_dir is not None else paths.RAW_DIR
     if not raw.is_dir():
         raise FileNotFoundError(f"{raw}: raw run directory not found (expected <grid>/<system-id>/<cell-id>/rep-<k>.json)")
-    db = Path(db_path) if db_path is not None else store.default_db()
-    pq = Path(parquet_dir) if parquet_dir is not None else store.parquet_dir_for(db)
+    db = Path(db_path) if db_path is not None else paths.DB_PATH
+    pq = Path(parquet_dir) if parquet_dir is not None else paths.parquet_dir_for(db)
 
     con = store.connect(db)
     try:
@@ -168,7 +170,6 @@ def ingest(raw_dir: str | os.PathLike[str] | None = None, db_path: str | os.Path
         else:
             store.export_table(con, INGEST_REPORT.name, pq)
         from fwbench.dataset.dictionary import write_dictionary
-        from fwbench.dataset.metadata import write_datapackage
 
         write_datapackage(con, pq)
         write_dictionary(Path(dictionary) if dictionary is not None else db.parent / "README.md", views_sql)

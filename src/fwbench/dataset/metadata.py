@@ -1,8 +1,9 @@
 """Frictionless Data Package (datapackage.json) describing the Parquet files of a build.
 
-Written next to the Parquet files by every ingest and every `write_table`, from the database's
-actual column types and the descriptions in fwbench.dataset.tables (tables added by other
-stages are listed with their types). Deterministic: same data, same bytes.
+Written next to the Parquet files once per ingest and once per `fwbench.dataset.publish.write_tables`
+call (how other stages, e.g. analyze, add their tables), from the database's actual column types
+and the descriptions in fwbench.dataset.tables (tables added by other stages are listed with their
+types). Deterministic: same data, same bytes. Imports store; store never imports this module.
 """
 
 from __future__ import annotations

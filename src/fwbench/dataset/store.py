@@ -1,7 +1,8 @@
 """The DuckDB file and its Parquet mirror: opening, creating tables and views, writing tables.
 
-Other stages (stats) add their tables through `write_table`, so every table of the dataset has
-a Parquet copy next to the others and appears in datapackage.json.
+Other stages (stats) add their tables through `fwbench.dataset.publish.write_tables`, so every
+table of the dataset has a Parquet copy next to the others and appears in datapackage.json. This
+module knows nothing of datapackage.json (fwbench.dataset.metadata imports it, not the reverse).
 """
 
 from __future__ import annotations
@@ -25,21 +26,13 @@ STORAGE_COMPATIBILITY = "v1.5.0"
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
-def default_db() -> Path:
-    return paths.DATA_DIR / "results.duckdb"
-
-
-def default_raw() -> Path:
-    return paths.RAW_DIR
-
-
 def views_path() -> Path:
     return paths.ANALYSIS_DIR / VIEWS_SQL
 
 
 def connect(db_path: str | os.PathLike[str] | None = None, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     """Open the results database (default data/results.duckdb); a missing file is an error when read_only."""
-    path = Path(db_path) if db_path is not None else default_db()
+    path = Path(db_path) if db_path is not None else paths.DB_PATH
     if read_only and not path.exists():
         raise FileNotFoundError(f"{path}: no results database; run `fwbench ingest` first")
     if not read_only and not path.exists():
@@ -53,11 +46,6 @@ def db_file(con: duckdb.DuckDBPyConnection) -> Path | None:
     row = con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchall()
     row = row[0] if row else None
     return Path(row[0]) if row and row[0] else None
-
-
-def parquet_dir_for(db_path: str | os.PathLike[str]) -> Path:
-    """Parquet files live next to the database: data/results.duckdb -> data/parquet."""
-    return Path(db_path).parent / "parquet"
 
 
 def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
@@ -110,13 +98,15 @@ def export_table(con: duckdb.DuckDBPyConnection, name: str, parquet_dir: Path, q
 
 def write_table(con: duckdb.DuckDBPyConnection, name: str, df: pl.DataFrame,
                 parquet_dir: str | os.PathLike[str] | None = None) -> Path | None:
-    """Replace table `name` with df and write <parquet_dir>/<name>.parquet; refresh datapackage.json.
+    """Replace table `name` with df and write <parquet_dir>/<name>.parquet.
 
     parquet_dir defaults to the `parquet` directory next to the database file; for an in-memory
     database without parquet_dir only the table is written. Returns the Parquet path (or None).
+    datapackage.json is not touched: callers go through fwbench.dataset.publish.write_tables,
+    which refreshes it once after all of its tables are written.
     Tables owned by `fwbench ingest` (runs, steps, ...) are refused: they are rebuilt from raw records.
     """
-    _check_writable(name)
+    check_writable(name)
     if isinstance(df, pl.LazyFrame):
         df = df.collect()
     arrow = df.to_arrow()
@@ -125,43 +115,38 @@ def write_table(con: duckdb.DuckDBPyConnection, name: str, df: pl.DataFrame,
         con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM _fwbench_write_table")
     finally:
         con.unregister("_fwbench_write_table")
-    directory = _parquet_dir(con, parquet_dir)
+    directory = resolve_parquet_dir(con, parquet_dir)
     if directory is None:
         return None
-    target = export_table(con, name, directory)
-    from fwbench.dataset.metadata import write_datapackage
-
-    write_datapackage(con, directory)
-    return target
+    return export_table(con, name, directory)
 
 
 def drop_table(con: duckdb.DuckDBPyConnection, name: str, parquet_dir: str | os.PathLike[str] | None = None) -> None:
-    """Drop table `name` (if present) and its <parquet_dir>/<name>.parquet; refresh datapackage.json.
+    """Drop table `name` (if present) and its <parquet_dir>/<name>.parquet.
 
     The counterpart of write_table for results that no longer exist (e.g. no accuracy runs left),
-    so neither the database, the Parquet files nor the package description keep a stale table.
+    so neither the database nor the Parquet files keep a stale table (publish.write_tables then
+    refreshes datapackage.json).
     """
-    _check_writable(name)
+    check_writable(name)
     con.execute(f"DROP TABLE IF EXISTS {name}")
-    directory = _parquet_dir(con, parquet_dir)
+    directory = resolve_parquet_dir(con, parquet_dir)
     if directory is None:
         return
     (directory / f"{name}.parquet").unlink(missing_ok=True)
-    from fwbench.dataset.metadata import write_datapackage
-
-    write_datapackage(con, directory)
 
 
-def _check_writable(name: str) -> None:
+def check_writable(name: str) -> None:
+    """Refuse a name that is not a plain SQL identifier or that belongs to `fwbench ingest`."""
     if not _IDENTIFIER.match(name):
         raise ValueError(f"table name {name!r} is not a plain SQL identifier (letters, digits, _)")
     if name in TABLES_BY_NAME:
         raise ValueError(f"table {name!r} is owned by `fwbench ingest`; choose another name")
 
 
-def _parquet_dir(con: duckdb.DuckDBPyConnection, parquet_dir: str | os.PathLike[str] | None) -> Path | None:
+def resolve_parquet_dir(con: duckdb.DuckDBPyConnection, parquet_dir: str | os.PathLike[str] | None) -> Path | None:
     """parquet_dir, else the `parquet` directory next to the database file (None for in-memory)."""
     if parquet_dir is not None:
         return Path(parquet_dir)
     db = db_file(con)
-    return None if db is None else parquet_dir_for(db)
+    return None if db is None else paths.parquet_dir_for(db)

@@ -18,7 +18,7 @@ import polars as pl
 
 from fwbench.stats.accuracy import AccuracyAnalysis, analyze_accuracy, c08_verdict
 from fwbench.stats.bootstrap import N_RESAMPLES, SEED
-from fwbench.stats.cells import cell_stats
+from fwbench.stats.cell_stats import cell_stats
 from fwbench.stats.claims import Claim, evaluate_claims, load_claims
 from fwbench.stats.comparisons import EQUIVALENCE_MARGIN, compare
 from fwbench.stats.metrics import run_table, steady_state_table, steady_steps
@@ -123,21 +123,22 @@ def write_analysis(result: Analysis, db_path: str | os.PathLike[str] | None,
     """Replace the analysis tables in the database, write Parquet + claims.json/.csv to out_dir.
 
     An accuracy table without columns (no accuracy runs, or none that qualify) is dropped from the
-    database and out_dir, so no stale accuracy results outlive their runs.
+    database and out_dir, so no stale accuracy results outlive their runs. All tables go through
+    one dataset.write_tables call, so datapackage.json is rebuilt once (each table gets its own
+    cursor there: a write leaves its cursor's last result open).
     """
     from fwbench import dataset
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    tables = result.tables()
-    empty = [name for name in ("accuracy_final", "accuracy_equivalence", "accuracy_time_to_target")
-             if not tables.get(name, pl.DataFrame()).width]
+    produced = result.tables()
+    tables: dict[str, pl.DataFrame | None] = dict(produced)
+    for name in ("accuracy_final", "accuracy_equivalence", "accuracy_time_to_target"):
+        if not produced.get(name, pl.DataFrame()).width:
+            tables[name] = None  # None drops the table and its Parquet file
     con = dataset.connect(db_path)
     try:
-        # one cursor per table: a write leaves the connection's last result open
-        written = [dataset.write_table(con.cursor(), name, df, out) for name, df in tables.items() if name not in empty]
-        for name in empty:
-            dataset.drop_table(con.cursor(), name, out)
+        written = dataset.write_tables(con, tables, out)
     finally:
         con.close()
     claims = result.claims
@@ -145,4 +146,4 @@ def write_analysis(result: Analysis, db_path: str | os.PathLike[str] | None,
     rows = [{k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in r.items()}
             for r in claims.to_dicts()]
     (out / "claims.json").write_text(json.dumps(rows, indent=2, allow_nan=False) + "\n", encoding="utf-8")
-    return [p for p in written if p is not None] + [out / "claims.csv", out / "claims.json"]
+    return written + [out / "claims.csv", out / "claims.json"]
