@@ -97,6 +97,14 @@ def cell_label(frame: pl.DataFrame, fields: list[str], name: str = "cell") -> pl
     return frame.with_columns(pl.concat_str(parts, separator=" · ").alias(name))
 
 
+def with_jitter(frame: pl.DataFrame, within: list[str], order: str = "run_id", width: float = 12.0) -> pl.DataFrame:
+    """Add 'jitter': an x offset that spreads the points of each `within` group evenly over `width`
+    pixels in `order` order. Computed here rather than with Vega's random(), which would make every
+    render (SVG, PNG, the paper's PDF) differ from the last one for the same data."""
+    rank = pl.col(order).rank("ordinal").over(within)
+    return frame.with_columns(jitter=((rank - 0.5) / pl.len().over(within) - 0.5) * width)
+
+
 def varying(frame: pl.DataFrame, fields: list[str], within: list[str] | None = None) -> list[str]:
     """The fields that take more than one value (within some group of `within`): worth a label."""
     present = [f for f in fields if f in frame.columns]

@@ -21,7 +21,8 @@ def first_step(data: FigureData) -> F.Figure:
     frame = runs.filter(pl.col("first_step_s").is_not_null() & (pl.col("first_step_s") > 0))
     if frame.height == 0:
         return F.placeholder(TITLE, "no run recorded a first-step time")
-    frame = F.cell_label(F.with_variant(frame), ["model", "size"], "model_size")
+    frame = F.with_jitter(F.cell_label(F.with_variant(frame), ["model", "size"], "model_size"),
+                          ["model_size", "phase", "variant"])
     cache = "compile_cache_state" if "compile_cache_state" in frame.columns else None
     tooltip = ["variant:N", "model_size:N", "phase:N", "run_id:N",
                alt.Tooltip("first_step_s:Q", format=".3f", title="first step (s)")]
@@ -34,7 +35,7 @@ def first_step(data: FigureData) -> F.Figure:
         x=x, y=y, color=F.variant_color(frame), tooltip=tooltip,
         shape=alt.Shape(f"{cache}:N", title="compile cache", legend=alt.Legend(orient="bottom")) if cache else alt.Undefined,
         xOffset=alt.XOffset("jitter:Q"), opacity=alt.condition(pick, alt.value(0.75), alt.value(0.1)),
-    ).transform_calculate(jitter="(random() - 0.5) * 12").add_params(pick)
+    ).add_params(pick)
     median = alt.Chart().mark_tick(color="black", thickness=2, size=18).encode(
         x=x, y=alt.Y("median(first_step_s):Q", scale=alt.Scale(type="log")),
         tooltip=[alt.Tooltip("median(first_step_s):Q", format=".3f", title="median first step (s)")])

@@ -30,12 +30,12 @@ def hosts(data: FigureData) -> F.Figure:
     shared = stats.group_by(key).agg(n_hosts=pl.col("system_id").n_unique()).filter(pl.col("n_hosts") > 1)
     if shared.height == 0:
         return F.placeholder(TITLE, f"{len(ids)} hosts but no cell measured on more than one")
-    frame = stats.join(shared.select(key), on=key)
+    frame = stats.join(shared.select(key), on=key, maintain_order="left")  # row order = bytes of the spec
     frame = F.cell_label(F.with_variant(frame), ["model", "size"], "model_size")
     frame = frame.with_columns(host=pl.col("system_id"))
     if F.require(data.systems, ["system_id", "host_processor_model_name"], "systems") == "":
         names = data.systems.select(["system_id", "host_processor_model_name"]).unique("system_id")
-        frame = frame.join(names, on="system_id", how="left").with_columns(
+        frame = frame.join(names, on="system_id", how="left", maintain_order="left").with_columns(
             host=pl.concat_str([pl.col("system_id"), pl.col("host_processor_model_name").fill_null("?")],
                                separator=" "))
     other = F.varying(frame, ["device", "threads", "batch_size", "seq_len"], within=["model_size", "phase"])

@@ -21,7 +21,8 @@ def memory(data: FigureData) -> F.Figure:
     frame = runs.filter(pl.col("peak_rss_above_import_mb").is_not_null())
     if frame.height == 0:
         return F.placeholder(TITLE, "no run recorded peak RSS")
-    frame = F.cell_label(F.with_variant(frame), ["model", "size"], "model_size")
+    frame = F.with_jitter(F.cell_label(F.with_variant(frame), ["model", "size"], "model_size"),
+                          ["model_size", "phase", "variant"])
     x = alt.X("variant:N", title=None, sort=list(F.VARIANTS), axis=alt.Axis(labelAngle=-40))
     y = alt.Y("peak_rss_above_import_mb:Q", title="peak RSS above import (MB)")
     pick = alt.selection_point(fields=["variant"], bind="legend")
@@ -33,7 +34,7 @@ def memory(data: FigureData) -> F.Figure:
     points = alt.Chart().mark_point(filled=True, size=22, color="black").encode(
         x=x, y=y, xOffset=alt.XOffset("jitter:Q"), opacity=alt.condition(pick, alt.value(0.7), alt.value(0.1)),
         tooltip=["variant:N", "run_id:N", alt.Tooltip("peak_rss_above_import_mb:Q", format=".1f", title="MB")],
-    ).transform_calculate(jitter="(random() - 0.5) * 12")
+    )
     chart = (alt.layer(bars, points, data=frame).properties(width=150, height=F.HEIGHT)
              .facet(column=alt.Column("model_size:N", title=None), row=alt.Row("phase:N", title=None, sort=list(C.PHASES)))
              .resolve_scale(y="independent"))

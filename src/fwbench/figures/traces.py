@@ -47,10 +47,12 @@ def traces(data: FigureData) -> F.Figure:
         return F.placeholder(TITLE, "no run finished with status ok")
     runs = F.cell_label(F.with_variant(runs), ["model", "size", "phase"], "cell")
     keep = ["run_id", "variant", "cell", "framework", "mode"]
+    # joins keep the left frame's row order (polars guarantees none by default): the spec's data is byte-stable
     steps = (data.steps.rename({"phase": "step_phase", "step_index": "step"})
-             .join(runs.select(keep), on="run_id"))
+             .join(runs.select(keep), on="run_id", maintain_order="left"))
     n_warm = (steps.filter(pl.col("step_phase") == "warmup").group_by("run_id").agg(n_warm=pl.len()))
-    steps = (steps.join(n_warm, on="run_id", how="left").with_columns(pl.col("n_warm").fill_null(0))
+    steps = (steps.join(n_warm, on="run_id", how="left", maintain_order="left")
+             .with_columns(pl.col("n_warm").fill_null(0))
              .with_columns(x=pl.when(pl.col("step_phase") == "warmup").then(pl.col("step") + 1)
                            .otherwise(pl.col("step") + 1 + pl.col("n_warm"))))
     layers_frame = [steps.select(["run_id", "variant", "cell", "step_phase", "x", "ms"])]
@@ -62,7 +64,7 @@ def traces(data: FigureData) -> F.Figure:
     marks = _steady_marks(data.steady_state, runs, steps)
     if marks is not None:
         layers_frame.append(marks)
-    band = (steps.group_by("cell").agg(n_warm=pl.col("n_warm").max()).filter(pl.col("n_warm") > 0)
+    band = (steps.group_by("cell").agg(n_warm=pl.col("n_warm").max()).filter(pl.col("n_warm") > 0).sort("cell")
             .select(["cell", pl.lit("warm-up").alias("step_phase"), pl.lit(0.5).alias("x"),
                      (pl.col("n_warm") + 0.5).alias("x2")]))
     layers_frame.append(band)
@@ -102,8 +104,8 @@ def _steady_marks(steady: pl.DataFrame, runs: pl.DataFrame, steps: pl.DataFrame)
     if F.require(steady, ["run_id", "steady_start"], "steady_state"):
         return None
     n_warm = steps.group_by("run_id").agg(n_warm=pl.col("n_warm").first())
-    marks = (steady.join(runs.select(["run_id", "variant", "cell"]), on="run_id")
-             .join(n_warm, on="run_id", how="left")
+    marks = (steady.join(runs.select(["run_id", "variant", "cell"]), on="run_id", maintain_order="left")
+             .join(n_warm, on="run_id", how="left", maintain_order="left")
              .select(["run_id", "variant", "cell", pl.lit("steady start").alias("step_phase"),
                       (pl.col("steady_start") + 1 + pl.col("n_warm").fill_null(0)).cast(pl.Int64).alias("x")]))
     return marks if marks.height else None

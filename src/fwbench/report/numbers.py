@@ -2,7 +2,8 @@
 
 Values are pre-formatted strings (fwbench.report.fmt) plus a few raw values, so Typst only places
 them; sentences whose wording depends on the data (who is faster, how many claims hold) are built
-here too, never typed in the Typst source.
+here too, never typed in the Typst source. Every choice among rows (fastest, extremes) and every
+list order is total, so the same runs always give byte-identical numbers.json.
 """
 
 from __future__ import annotations
@@ -18,6 +19,16 @@ from fwbench.report import fmt
 from fwbench.report.tables import claims_main, speed_comparisons
 
 FAILED = ("failed", "oom", "timeout")
+#: Tie-breakers (those present) when one row is picked by a value: a comparison pair, a cell.
+PAIR_KEY = ("model", "size", "phase", "device", "threads", "batch_size", "seq_len", "dtype", "mode_a", "mode_b",
+            "comparison_id")
+CELL_KEY = ("size", "variant", "device", "threads", "batch_size", "seq_len", "dtype", "cell_id")
+
+
+def _top(frame: pl.DataFrame, column: str, key: tuple[str, ...], descending: bool = True) -> dict[str, Any]:
+    """The row with the largest (smallest) `column`; ties go to the first row in `key` order."""
+    tie = [c for c in key if c in frame.columns]
+    return frame.sort([column, *tie], descending=[descending] + [False] * len(tie), nulls_last=True).row(0, named=True)
 
 
 def _values(frame: pl.DataFrame, column: str) -> list[Any]:
@@ -91,7 +102,7 @@ def speed_numbers(data: FigureData) -> dict[str, Any]:
     counts = {v: comps.filter(pl.col("verdict") == v).height for v in
               ("PyTorch faster", "TensorFlow faster", "equivalent (TOST)", "inconclusive")}
     lo, hi = comps["speed"].min(), comps["speed"].max()
-    best, worst = comps.sort("speed").row(-1, named=True), comps.sort("speed").row(0, named=True)
+    best, worst = _top(comps, "speed", PAIR_KEY), _top(comps, "speed", PAIR_KEY, descending=False)
     sentence = (f"Over {comps.height} torch/TensorFlow mode pairs on matching cells, the speed ratio "
                 f"PyTorch/TensorFlow ranged from {fmt.num(lo)} ({_pair(worst)}) to {fmt.num(hi)} ({_pair(best)}); "
                 f"PyTorch was significantly faster in {counts['PyTorch faster']}, TensorFlow in "
@@ -114,15 +125,16 @@ def fastest_numbers(data: FigureData) -> dict[str, Any]:
         return {"fastest": [], "fastest_sentence": "No cell has a steady-state throughput."}
     stats = F.with_variant(stats.filter(pl.col("throughput_sps_median").is_not_null()))
     out, parts = [], []
-    for (model, phase), group in stats.group_by(["model", "phase"], maintain_order=True):
-        top = group.sort("throughput_sps_median", descending=True).row(0, named=True)
+    # the sentence lists model/phase groups by their first cell id: a fixed order whatever the row order
+    for (model, phase), group in stats.sort("cell_id").group_by(["model", "phase"], maintain_order=True):
+        top = _top(group, "throughput_sps_median", CELL_KEY)
         item = {"model": model, "phase": phase, "size": top["size"], "variant": top["variant"],
                 "threads": top.get("threads"), "throughput": fmt.ci(top["throughput_sps_median"],
                                                                    top["throughput_sps_low"], top["throughput_sps_high"])}
         out.append(item)
         parts.append(f"{model} {phase}: {top['variant']} ({item['throughput']} samples/s, {top['size']})")
     order = {(m, p): i for i, (m, p) in enumerate((m, p) for m in C.MODELS for p in C.PHASES)}
-    out.sort(key=lambda r: order.get((r["model"], r["phase"]), 99))
+    out.sort(key=lambda r: (order.get((r["model"], r["phase"]), 99), str(r["model"]), str(r["phase"])))
     return {"fastest": out, "fastest_sentence": "Highest median throughput per model and phase: "
                                                 + "; ".join(parts) + "." if parts else ""}
 

@@ -8,16 +8,14 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 
 from fwbench.figures.data import FigureData
-from fwbench.paths import REPO_ROOT
+from fwbench.paths import PAPER_BUILD_DIR, PAPER_DIR
 from fwbench.records import write_json_atomic
 from fwbench.report.numbers import compute_numbers
 from fwbench.report.tables import compute_tables
-
-PAPER_DIR = REPO_ROOT / "paper"
-BUILD_DIR = PAPER_DIR / "build"
 
 
 @dataclass(frozen=True)
@@ -41,9 +39,26 @@ def _rooted(path: Path, root: Path) -> str:
     return "/" + path.resolve().relative_to(root).as_posix()
 
 
+def creation_time(data: FigureData) -> datetime | None:
+    """The PDF's creation date: SOURCE_DATE_EPOCH when set (reproducible-builds convention), else the
+    end of the newest run, so two builds from the same runs give the same bytes; None without runs."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch:
+        return datetime.fromtimestamp(int(epoch), tz=timezone.utc)
+    runs = data.runs
+    if "finished_at" not in runs.columns or runs["finished_at"].drop_nulls().is_empty():
+        return None
+    newest = runs["finished_at"].drop_nulls().max()
+    newest = newest if isinstance(newest, datetime) else datetime.fromisoformat(str(newest))
+    return newest.replace(microsecond=0, tzinfo=newest.tzinfo or timezone.utc)  # typst takes whole seconds
+
+
 def compile_paper(paper_dir: str | Path, generated_dir: str | Path, figures_dir: str | Path,
-                  pdf: str | Path) -> Path:
-    """Compile paper_dir/paper.typ to pdf with the given generated and figure directories."""
+                  pdf: str | Path, created: datetime | None = None) -> Path:
+    """Compile paper_dir/paper.typ to pdf with the given generated and figure directories.
+
+    `created` is the PDF's creation date (None: typst's clock, which changes the bytes every build).
+    """
     import typst
 
     source = Path(paper_dir).resolve() / "paper.typ"
@@ -56,7 +71,7 @@ def compile_paper(paper_dir: str | Path, generated_dir: str | Path, figures_dir:
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.tmp")
     try:
-        typst.compile(str(source), output=str(tmp), root=str(root),
+        typst.compile(str(source), output=str(tmp), root=str(root), timestamp=created,
                       sys_inputs={"gen": _rooted(gen, root), "figs": _rooted(figs, root)})
     except Exception as exc:  # typst raises its own error type with the source location
         tmp.unlink(missing_ok=True)
@@ -65,11 +80,11 @@ def compile_paper(paper_dir: str | Path, generated_dir: str | Path, figures_dir:
     return target
 
 
-def build_paper(data: FigureData, build_dir: str | Path = BUILD_DIR, paper_dir: str | Path = PAPER_DIR,
+def build_paper(data: FigureData, build_dir: str | Path = PAPER_BUILD_DIR, paper_dir: str | Path = PAPER_DIR,
                 figures_dir: str | Path | None = None) -> PaperBuild:
     """Generated files, then the PDF at <build_dir>/paper.pdf (figures from figures_dir or <build>/figures)."""
     build = Path(build_dir)
     numbers, tables = write_generated(data, build / "generated")
     pdf = compile_paper(paper_dir, build / "generated", Path(figures_dir) if figures_dir else build / "figures",
-                        build / "paper.pdf")
+                        build / "paper.pdf", created=creation_time(data))
     return PaperBuild(pdf=pdf, numbers=numbers, tables=tables)

@@ -1,7 +1,8 @@
 """The paper's generated tables (tables.json): systems, grid, results, exclusions, claims verdicts.
 
 A table is {"columns": [...], "rows": [[str, ...], ...], "note": str}; the Typst source renders any
-such table with one function, so adding a column here needs no Typst change.
+such table with one function, so adding a column here needs no Typst change. Every row order is
+total (ties broken by key columns), so the same runs always give byte-identical tables.json.
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ def claims_main(claims: pl.DataFrame) -> pl.DataFrame:
     """The claims rows of the main scope (the single host, or pooled), in claim order."""
     if F.require(claims, ["claim_id", "verdict"], "claims"):
         return pl.DataFrame()
-    return F.main_scope(claims).sort("claim_id")
+    main = F.main_scope(claims)
+    return main.sort([c for c in ("claim_id", "system_id") if c in main.columns])
 
 
 def systems_table(data: FigureData) -> dict[str, Any]:
@@ -89,7 +91,9 @@ def results_table(data: FigureData) -> dict[str, Any]:
         _p=pl.col("phase").replace_strict({p: i for i, p in enumerate(C.PHASES)}, default=99),
         _v=pl.col("variant").replace_strict(order, default=99))
     rows = []
-    for r in stats.sort(["_m", "size", "_p", *extra, "_v"]).iter_rows(named=True):
+    # ties (e.g. names outside C.MODELS / C.PHASES / F.VARIANTS all rank 99): by variant, then cell
+    tie = [c for c in ("variant", "cell_id", "system_id") if c in stats.columns]
+    for r in stats.sort(["_m", "size", "_p", *extra, "_v", *tie]).iter_rows(named=True):
         rows.append([r["model"], r["size"], r["phase"], *[r[c] for c in extra], r["variant"],
                      fmt.ci(r["throughput_sps_median"], r.get("throughput_sps_low"), r.get("throughput_sps_high")),
                      fmt.num(r.get("first_step_s_median")), fmt.num(r.get("peak_rss_above_import_mb_median")),
@@ -109,7 +113,8 @@ def exclusions_table(data: FigureData) -> dict[str, Any]:
         return _table(["reason", "runs", "cells"], [], "every run finished and reached a steady state")
     grouped = (bad.with_columns(cell=pl.concat_str([pl.col("model"), pl.col("size"), pl.col("phase"), pl.col("variant")],
                                                    separator=" "))
-               .group_by("reason").agg(n=pl.len(), cells=pl.col("cell").unique().sort()).sort("n", descending=True))
+               .group_by("reason").agg(n=pl.len(), cells=pl.col("cell").unique().sort())
+               .sort(["n", "reason"], descending=[True, False]))  # ties: by reason
     rows = [[r["reason"], r["n"], _shorten(", ".join(r["cells"]))] for r in grouped.iter_rows(named=True)]
     return _table(["reason", "runs", "cells"], rows)
 
