@@ -5,58 +5,18 @@ from __future__ import annotations
 import json
 import os
 import statistics
-from dataclasses import dataclass
 from pathlib import Path
 
-import duckdb
 import numpy as np
 import polars as pl
 import pytest
 
-from fwbench.cells import Cell
 from fwbench.dataset import connect, ingest, load, write_table
 from fwbench.dataset.dictionary import render
 from fwbench.dataset.tables import RUNS, STEPS, SYSTEMS
 from fwbench.records import write_json_atomic, write_record
-from fwbench.synthetic import base_cell, fake_system, make_record, write_dataset
-
-TORCH = base_cell()
-TF = base_cell(framework="tensorflow", mode="function")
-LSTM = base_cell(model="lstm", size="small", seq_len=64)
-PLANTED: dict[Cell, float] = {TORCH: 10.0, TF: 12.0, LSTM: 30.0}
-REPS = 3
-
-
-@dataclass
-class Dataset:
-    raw: Path
-    db: Path
-    paths: list[Path]
-
-    @property
-    def parquet(self) -> Path:
-        return self.db.parent / "parquet"
-
-    def sql(self, query: str) -> list[tuple]:
-        con = duckdb.connect(str(self.db), read_only=True)
-        try:
-            return con.execute(query).fetchall()
-        finally:
-            con.close()
-
-    def ingest(self):
-        return ingest(self.raw, self.db)
-
-
-@pytest.fixture
-def dataset(tmp_path: Path) -> Dataset:
-    raw = tmp_path / "raw"
-    paths = write_dataset(raw, PLANTED, reps=REPS, seed=1)
-    return Dataset(raw=raw, db=tmp_path / "out" / "results.duckdb", paths=paths)
-
-
-def read(path: Path) -> dict:
-    return json.loads(path.read_text())
+from fwbench.synthetic import fake_system, make_record
+from helpers.dataset import PLANTED, REPS, TF, TORCH, Dataset, read  # the `dataset` fixture: conftest.py
 
 
 def snapshot(ds: Dataset) -> dict[str, list[tuple]]:
@@ -213,7 +173,7 @@ def test_invalid_record_is_reported_with_file_and_field(dataset: Dataset) -> Non
 @pytest.mark.parametrize("mutate, field", [
     (lambda r: r.update(status="exploded"), "status"),
     (lambda r: r["timings"].update(first_step_s=-1.0), "timings.first_step_s"),
-    (lambda r: r.pop("memory"), "<record>"),
+    (lambda r: r.pop("memory"), "memory"),  # a missing field is named, not its parent
     (lambda r: r.update(started_at="yesterday"), "started_at"),
     (lambda r: r["cell"].update(mode="xla"), "cell.mode"),  # schema-valid, but torch has no xla mode
     (lambda r: r.update(cell_id="0" * 12), "cell_id"),

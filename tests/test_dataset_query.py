@@ -15,7 +15,7 @@ from fwbench.dataset import cli as dataset_cli
 from fwbench.dataset import query
 from fwbench.records import write_record
 from fwbench.synthetic import fake_system, make_record
-from test_dataset_ingest import LSTM, PLANTED, TF, TORCH, Dataset, dataset, read  # noqa: F401  (fixture)
+from helpers.dataset import LSTM, PLANTED, TF, TORCH, Dataset, read  # the `dataset` fixture: conftest.py
 
 
 def run_cli(argv: list[str]) -> int:
@@ -27,7 +27,7 @@ def run_cli(argv: list[str]) -> int:
 
 
 @pytest.fixture
-def ingested(dataset: Dataset) -> Dataset:  # noqa: F811
+def ingested(dataset: Dataset) -> Dataset:
     assert run_cli(["ingest", "--raw", str(dataset.raw), "--db", str(dataset.db)]) == 0
     return dataset
 
@@ -68,8 +68,11 @@ def test_query_parquet_and_out(ingested: Dataset, tmp_path: Path) -> None:
 def test_query_errors(ingested: Dataset, tmp_path: Path, capsys) -> None:
     assert run_cli(["query", SQL, "--db", str(ingested.db), "--format", "parquet"]) == 2
     assert "--out" in capsys.readouterr().err
-    assert run_cli(["query", "SELECT nope FROM runs", "--db", str(ingested.db)]) == 1
+    assert run_cli(["query", "SELECT nope FROM runs", "--db", str(ingested.db)]) == 2
     assert "nope" in capsys.readouterr().err
+    assert run_cli(["query", "SELEC nonsense", "--db", str(ingested.db)]) == 2  # bad SQL is bad input
+    err = capsys.readouterr().err
+    assert err.startswith("fwbench query: SQL error:") and "SELEC" in err
     assert run_cli(["query", SQL, "--db", str(tmp_path / "missing.duckdb")]) == 2
     assert "fwbench ingest" in capsys.readouterr().err
     with pytest.raises(SystemExit):
@@ -77,12 +80,12 @@ def test_query_errors(ingested: Dataset, tmp_path: Path, capsys) -> None:
 
 
 def test_query_is_read_only(ingested: Dataset, capsys) -> None:
-    assert run_cli(["query", "DELETE FROM runs", "--db", str(ingested.db)]) == 1
+    assert run_cli(["query", "DELETE FROM runs", "--db", str(ingested.db)]) == 2
     assert "read-only" in capsys.readouterr().err.lower()
     assert query("SELECT count(*) AS n FROM runs", ingested.db)["n"][0] == 9
 
 
-def test_ingest_cli_prints_invalid_records_to_stderr(dataset: Dataset, capsys) -> None:  # noqa: F811
+def test_ingest_cli_prints_invalid_records_to_stderr(dataset: Dataset, capsys) -> None:
     record = read(dataset.paths[0])
     record["status"] = "exploded"
     dataset.paths[0].write_text(json.dumps(record))
@@ -103,7 +106,7 @@ def _expected_cell_medians(ds: Dataset) -> dict[str, float]:
     return {cell: statistics.median(values) for cell, values in per_cell.items()}
 
 
-def test_views_on_a_planted_dataset(dataset: Dataset) -> None:  # noqa: F811
+def test_views_on_a_planted_dataset(dataset: Dataset) -> None:
     rng = np.random.default_rng(7)
     system = fake_system()
     for rep, status in ((3, "oom"), (4, "skipped")):  # failures are rows, counted apart from the ok runs

@@ -13,15 +13,13 @@ from fwbench.figures.data import FigureData
 from fwbench.figures.registry import FigureRegistryError, load_registry
 from fwbench.figures.render import build_figure, read_manifest, render_all, vega_lite_spec
 
-from figures_data import build_db
-
 pytestmark = pytest.mark.xdist_group("figures")
 SPECS = load_registry()
 
 
 @pytest.fixture(scope="module")
-def data(tmp_path_factory: pytest.TempPathFactory) -> FigureData:
-    return FigureData.from_db(build_db(tmp_path_factory.mktemp("figA"), "A"))
+def data(figures_db) -> FigureData:
+    return FigureData.from_db(figures_db("A"))  # helpers.figures_data via conftest.py
 
 
 def test_registry_lists_every_required_figure() -> None:

@@ -11,15 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from figures_data import build_db
-
 pytestmark = pytest.mark.xdist_group("figures")
 
 
-def _build(root: Path, name: str) -> Path:
-    """ingest + analyze a synthetic dataset, then `fwbench figures` and `fwbench paper` into root/build."""
-    db = build_db(root, name)
-    build = root / "build"
+def _build(db: Path) -> Path:
+    """`fwbench figures` and `fwbench paper` from an ingested + analyzed synthetic dataset into its folder's build/."""
+    build = db.parent / "build"
     for args in (["figures", "--db", str(db), "--out", str(build / "figures"), "--html", str(build / "report.html")],
                  ["paper", "--db", str(db), "--build", str(build)]):
         proc = subprocess.run([sys.executable, "-m", "fwbench.cli", *args], capture_output=True, text=True)
@@ -28,8 +25,8 @@ def _build(root: Path, name: str) -> Path:
 
 
 @pytest.fixture(scope="module")
-def builds(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    return {name: _build(tmp_path_factory.mktemp(f"paper{name}"), name) for name in ("A", "B")}
+def builds(figures_db) -> dict[str, Path]:
+    return {name: _build(figures_db(name)) for name in ("A", "B")}  # helpers.figures_data via conftest.py
 
 
 def test_paper_compiles(builds: dict[str, Path]) -> None:
@@ -71,3 +68,20 @@ def test_missing_manifest_is_a_clear_error(tmp_path: Path) -> None:
 
     with pytest.raises(FileNotFoundError, match="fwbench figures"):
         build_paper(FigureData(), tmp_path / "build")
+
+
+def test_two_builds_from_the_same_runs_are_byte_identical(builds: dict[str, Path], figures_db,
+                                                          tmp_path: Path) -> None:
+    """Outputs are byte-stable: generated numbers and tables, figures and the PDF (whose date is the
+    newest run's, not the clock's)."""
+    first = builds["A"]
+    again = tmp_path / "again"
+    for args in (["figures", "--db", str(figures_db("A")), "--out", str(again / "figures"), "--html", ""],
+                 ["paper", "--db", str(figures_db("A")), "--build", str(again)]):
+        proc = subprocess.run([sys.executable, "-m", "fwbench.cli", *args], capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stderr
+    for name in ("generated/numbers.json", "generated/tables.json", "paper.pdf"):
+        assert (first / name).read_bytes() == (again / name).read_bytes(), name
+    figures = sorted(p.relative_to(first / "figures") for p in (first / "figures").glob("*.svg"))
+    assert figures and all((first / "figures" / f).read_bytes() == (again / "figures" / f).read_bytes()
+                           for f in figures)

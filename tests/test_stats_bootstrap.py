@@ -12,7 +12,7 @@ from fwbench.stats.comparisons import compare, mann_whitney, tost
 from fwbench.stats.metrics import run_table, steady_state_table, steady_steps
 from fwbench.stats.multiple import bh_adjust
 from fwbench.synthetic import base_cell
-from planted import framework_cells, planted_frames
+from helpers.planted import framework_cells, planted_frames
 
 
 def _compare(frames: dict[str, pl.DataFrame], n_resamples: int = 1000) -> pl.DataFrame:

@@ -12,7 +12,7 @@ import yaml
 from fwbench.stats.analyze import analyze
 from fwbench.stats.claims import CLAIMS_FILE, VERDICTS, ClaimError, load_claims, parse_claims
 from fwbench.synthetic import base_cell, fake_system
-from planted import framework_cells, planted_records, records_to_frames
+from helpers.planted import framework_cells, planted_records, records_to_frames
 
 SPEC = {
     "thresholds": {"greater": {"above": 1.0, "text": "CI above 1"},

@@ -10,7 +10,7 @@ import ruptures as rpt
 from fwbench.stats.metrics import run_table, steady_state_table
 from fwbench.stats.steady_state import _l2_cost, detect_steady_state
 from fwbench.synthetic import base_cell, step_times
-from planted import planted_frames
+from helpers.planted import planted_frames
 
 
 def test_planted_transient_is_cut_off() -> None:

@@ -17,7 +17,7 @@ PLANTED: dict[str, dict[str, float]] = {"A": {"torch": 20.0, "tensorflow": 26.0}
 
 def build_db(root: Path, name: str, *, two_hosts: bool = True, resamples: int = 100) -> Path:
     """Write synthetic raw runs, ingest them and analyze them; returns the database path."""
-    from fwbench.accuracy.synthetic import write_accuracy_dataset
+    from fwbench.synthetic.accuracy import write_accuracy_dataset
     from fwbench.dataset import ingest
     from fwbench.stats.analyze import analyze, load_inputs, write_analysis
 
