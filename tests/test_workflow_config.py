@@ -9,14 +9,16 @@ import pytest
 import yaml
 
 from fwbench import grid as fwgrid
-from test_workflow_helpers import REPO, copy_checkout, snakemake
+from fwbench import jobs as fwjobs
+from fwbench import paths
+from helpers.workflow import REPO, copy_checkout, snakemake
 
 pytestmark = pytest.mark.xdist_group("workflow_config")
 
 RULE_FILES = sorted((REPO / "workflow" / "rules").glob("*.smk"))
 TARGET_RULES = {"all", "runs", "dataset", "analysis", "figures", "paper"}
 VERBS = {"run", "ingest", "analyze", "render", "build"}
-CALLS = ("fwbench ", "fwgrid.run_command(", "accuracy_command(")
+CALLS = ("fwbench ", "fwjobs.command(")
 
 
 @pytest.fixture(scope="module")
@@ -48,14 +50,14 @@ def test_dry_run_plans_one_job_per_cell_and_repetition(copy: Path) -> None:
     proc = snakemake(copy, "-n", "--config", "grid=smoke", "--", "runs")
     assert proc.returncode == 0, proc.stderr[-3000:]
     jobs = re.search(r"^run_benchmark\s+(\d+)$", proc.stdout, re.M)
-    assert jobs and int(jobs.group(1)) == len(fwgrid.expand_jobs(grid))
+    assert jobs and int(jobs.group(1)) == len(fwjobs.plan(grid).speed)
     assert "bench_slot=1" in proc.stdout
 
 
-def test_default_target_is_the_newest_stage(copy: Path) -> None:
+def test_default_target_is_the_paper_with_every_stage_before_it(copy: Path) -> None:
     proc = snakemake(copy, "-n", "--config", "grid=smoke")
     assert proc.returncode == 0, proc.stderr[-3000:]
-    for rule in ("run_benchmark", "ingest_runs"):
+    for rule in ("run_benchmark", "run_accuracy", "ingest_runs", "analyze_runs", "render_figures", "build_paper"):
         assert re.search(rf"^{rule}\s+\d+$", proc.stdout, re.M), rule
 
 
@@ -102,20 +104,28 @@ def test_profiles() -> None:
         assert re.search(rf"^{plugin}==\d", pins, re.M), plugin
 
 
-def test_dvc_stages_mirror_the_workflow_and_no_path_has_two_owners() -> None:
+def test_dvc_owns_the_raw_runs_and_hands_the_build_to_snakemake() -> None:
+    """No path has two owners: DVC versions data/raw, Snakemake builds every derived path."""
     stages = yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"]
-    assert list(stages) == ["ingest", "analyze", "figures", "paper"]
-    outs = [next(iter(o)) if isinstance(o, dict) else o for s in stages.values() for o in s.get("outs", [])]
-    assert len(outs) == len(set(outs))
-    assert not [o for o in outs if o.startswith("data/raw")], "raw runs are inputs, never stage outputs"
-    for a in outs:
-        for b in outs:
-            assert a == b or not b.startswith(a + "/"), f"{b} is inside {a}"
-    for name, stage in stages.items():
-        assert stage["cmd"].startswith(f"fwbench {'analyze' if name == 'analyze' else name}")
-    assert "data/raw" in stages["ingest"]["deps"]
+    assert list(stages) == ["build"]
+    build = stages["build"]
+    assert build["cmd"].startswith("snakemake ") and "measure=false" in build["cmd"]
+    assert build.get("always_changed") is True and not build.get("outs") and not build.get("deps")
+    lock = yaml.safe_load((REPO / "dvc.lock").read_text())
+    assert lock["stages"] == {"build": {"cmd": build["cmd"]}}  # nothing in it can go stale
     config = (REPO / ".dvc" / "config").read_text()
     assert "remote = local" in config and "url = ../data/dvc-store" in config
+
+
+def test_workflow_paths_are_the_packages(copy: Path) -> None:
+    """The rules read their paths from fwbench.paths: the plan's outputs are exactly those paths."""
+    proc = snakemake(copy, "-n", "--config", "grid=smoke", "measure=false")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    outputs = set(re.findall(r"^\s+output: (.+)$", proc.stdout, re.M))
+    flat = {p.strip() for line in outputs for p in line.split(",")}
+    assert {paths.DB_REL, paths.PARQUET_REL, paths.ANALYSIS_OUT_REL, paths.FIGURES_REL, paths.REPORT_HTML_REL,
+            paths.PAPER_PDF_REL, paths.GENERATED_REL} <= flat
+    assert paths.parquet_dir_for(paths.DB_REL).as_posix() == paths.PARQUET_REL
 
 
 def test_accuracy_section_plans_one_job_per_framework_model_seed(copy: Path) -> None:
@@ -127,9 +137,12 @@ def test_accuracy_section_plans_one_job_per_framework_model_seed(copy: Path) -> 
     assert proc.returncode == 0, proc.stderr[-3000:]
     jobs = dict(re.findall(r"^(run_\w+)\s+(\d+)$", proc.stdout, re.M))
     grid = fwgrid.load_grid(copy / "workflow" / "grids" / "acc.yaml")
-    assert int(jobs["run_accuracy"]) == 4 == len(fwgrid.accuracy_jobs(grid))
-    assert int(jobs["run_benchmark"]) == len(fwgrid.expand_jobs(grid))
+    plan = fwjobs.plan(grid)
+    assert int(jobs["run_accuracy"]) == 4 == plan.counts()["accuracy"]
+    assert int(jobs["run_benchmark"]) == plan.counts()["speed"]
     data["accuracy"]["lr_schedule"] = "cosine"
     (copy / "workflow" / "grids" / "acc.yaml").write_text(yaml.safe_dump(data))
     proc = snakemake(copy, "-n", "--config", "grid=acc")
-    assert proc.returncode != 0 and "acc.yaml: accuracy.lr_schedule" in proc.stdout + proc.stderr
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0 and "acc.yaml: invalid grid: accuracy.lr_schedule: 'cosine' is not allowed" in out
+    assert "allowed: constant, step" in out

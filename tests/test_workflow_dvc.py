@@ -16,7 +16,7 @@ import yaml
 
 from fwbench.records import read_record
 from fwbench.synthetic import base_cell, fake_system, write_dataset
-from test_workflow_helpers import REPO, copy_checkout, dvc, run, snakemake
+from helpers.workflow import REPO, copy_checkout, dvc, run, snakemake
 
 pytestmark = pytest.mark.xdist_group("workflow_dvc")
 
