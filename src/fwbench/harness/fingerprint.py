@@ -24,7 +24,7 @@ from typing import Any
 
 import psutil
 
-from fwbench.ids import SYSTEM_ID_LENGTH, short_hash
+from fwbench.ids import ID_LENGTH, SYSTEM_ID_LENGTH, short_hash
 from fwbench.paths import ENV_DIR, REPO_ROOT
 
 # Distributions whose versions are recorded (null when not installed). "tensorflow" is the
@@ -148,7 +148,7 @@ def env_lock_hash(env_dir: Path = ENV_DIR) -> str | None:
         if path.is_file():
             found = True
             digest.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
-    return digest.hexdigest()[:12] if found else None
+    return digest.hexdigest()[:ID_LENGTH] if found else None
 
 
 def hardware_fingerprint() -> dict[str, Any]:
