@@ -17,6 +17,8 @@ from typing import Any
 
 import polars as pl
 
+from fwbench.campaigns import campaign_of_path
+from fwbench.harness.fingerprint import hardware_id_v1
 from fwbench.dataset.tables import (ACCURACY_EPOCHS, ACCURACY_RUNS, RUN_SYSTEMS, RUNS, STEPS, VERSION_PACKAGES, Column,
                                     Table)
 
@@ -88,6 +90,7 @@ class Batch:
         _fill(self.run_systems, RUN_SYSTEMS, record)
         extra = {k: v for k, v in record["system"].items() if k not in _SYSTEM_FIELDS}
         self.run_systems["extra"][-1] = json.dumps(extra, sort_keys=True) if extra else None
+        self.run_systems["system_id_v1"][-1] = _system_id_v1(record["system"])
         if record.get("kind") == "accuracy":
             self._add_accuracy(record, path, content_hash)
         else:
@@ -97,7 +100,8 @@ class Batch:
         _fill(self.accuracy_runs, ACCURACY_RUNS, record)
         epochs = record["epochs"]
         accuracies = [e["val_accuracy"] for e in epochs]
-        derived = {"path": path, "content_hash": content_hash, "n_epochs": len(epochs),
+        derived = {"path": path, "content_hash": content_hash, "campaign_id": _campaign(record, path),
+                   "n_epochs": len(epochs),
                    "best_val_accuracy": max(accuracies) if accuracies else None,
                    **_versions(record["system"]["packages"])}
         for name, value in derived.items():
@@ -118,6 +122,7 @@ class Batch:
         derived = {
             "path": path,
             "content_hash": content_hash,
+            "campaign_id": _campaign(record, path),
             "n_warmup": len(warm),
             "n_measured": len(measured),
             "median_step_ms": float(statistics.median(measured)) if measured else None,
@@ -140,6 +145,18 @@ class Batch:
     def frames(self) -> dict[str, pl.DataFrame]:
         return {t.name: pl.DataFrame(getattr(self, t.name), schema=polars_schema(t), strict=False)
                 for t in BATCH_TABLES}
+
+
+def _campaign(record: dict[str, Any], path: str) -> str:
+    """The record's campaign_id, else the campaign directory it lies in (fwbench.campaigns)."""
+    return record.get("campaign_id") or campaign_of_path(path)
+
+
+def _system_id_v1(system: dict[str, Any]) -> str:
+    """The record's id under fingerprint v1: its own system_id when it predates v2 (no fingerprint_version)."""
+    if system.get("fingerprint_version", 1) == 1:
+        return system["system_id"]
+    return hardware_id_v1(system)
 
 
 def _versions(packages: dict[str, Any]) -> dict[str, Any]:

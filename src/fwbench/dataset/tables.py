@@ -74,6 +74,10 @@ def _record_identity(schema: str) -> tuple[Column, ...]:
         col("grid_version", "VARCHAR", "grid.version", note="Grid version (as text)."),
         col("grid_hash", "VARCHAR", "grid.hash"),
         col("system_id", "VARCHAR", "system.system_id", nullable=False),
+        col("campaign_id", "VARCHAR", nullable=False,
+            note="The campaign (one execution of a grid on one machine): the record's campaign_id, else its "
+                 "directory data/raw/<grid>/<system-id>/<campaign-id>/...; 'unassigned' for a record of the "
+                 "pre-campaign layout (<grid>/<system-id>/<cell-id>/rep-<k>.json)."),
         col("cell_id", "VARCHAR", "cell_id", nullable=False),
         col("repetition", "INTEGER", "repetition"),
         col("framework", "VARCHAR", "cell.framework"),
@@ -131,6 +135,12 @@ RUNS = Table(
         Column("numpy_version", "VARCHAR", note="system.packages['numpy'] (null when absent)."),
         Column("git_commit", "VARCHAR", "system.git_commit", note="Commit of the fwbench checkout that ran."),
         Column("env_lock_hash", "VARCHAR", "system.env_lock_hash", note="Hash of the environment lock file."),
+        Column("canary_ms", "DOUBLE", "machine_state.canary_ms", unit="ms", note="Null in runs before campaigns."),
+        Column("steal_pct", "DOUBLE", "machine_state.steal_pct", unit="%", note="Null in runs before campaigns."),
+        Column("iowait_pct", "DOUBLE", "machine_state.iowait_pct", unit="%", note="Null in runs before campaigns."),
+        Column("other_cpu_s", "DOUBLE", "machine_state.other_cpu_s", unit="s", note="Null in runs before campaigns."),
+        Column("load1_before", "DOUBLE", "machine_state.load1_before", note="Null in runs before campaigns."),
+        Column("load1_after", "DOUBLE", "machine_state.load1_after", note="Null in runs before campaigns."),
     ),
 )
 
@@ -163,6 +173,28 @@ _SYSTEM_COLUMNS: tuple[Column, ...] = (
     Column("env_lock_hash", "VARCHAR", "system.env_lock_hash", note="Hash of the environment lock file."),
     Column("extra", "VARCHAR",
            note="Fingerprint fields beyond the schema's required ones, as JSON text (null when none)."),
+    Column("fingerprint_version", "INTEGER", "system.fingerprint_version",
+           note="Null (absent) means 1: the record was made before fingerprint v2."),
+    Column("host_processor_vendor", "VARCHAR", "system.host_processor_vendor"),
+    Column("host_processor_family", "INTEGER", "system.host_processor_family"),
+    Column("host_processor_model", "INTEGER", "system.host_processor_model"),
+    Column("host_processor_stepping", "INTEGER", "system.host_processor_stepping"),
+    Column("host_processor_flags", "VARCHAR", "system.host_processor_flags", note="Stored as JSON text."),
+    Column("host_processor_l1d_cache_kib", "INTEGER", "system.host_processor_l1d_cache_kib", unit="KiB"),
+    Column("host_processor_l1i_cache_kib", "INTEGER", "system.host_processor_l1i_cache_kib", unit="KiB"),
+    Column("host_processor_l2_cache_kib", "INTEGER", "system.host_processor_l2_cache_kib", unit="KiB"),
+    Column("host_processor_l3_cache_kib", "INTEGER", "system.host_processor_l3_cache_kib", unit="KiB"),
+    Column("host_hypervisor_vendor", "VARCHAR", "system.host_hypervisor_vendor"),
+    Column("host_processor_microcode", "VARCHAR", "system.host_processor_microcode"),
+    Column("host_kernel_release", "VARCHAR", "system.host_kernel_release"),
+    Column("host_cpu_frequency_governor", "VARCHAR", "system.host_cpu_frequency_governor"),
+    Column("numpy_blas", "VARCHAR", "system.numpy_blas", note="Stored as JSON text."),
+    Column("framework_build", "VARCHAR", "system.framework_build",
+           note="Stored as JSON text; in `systems`, that of the system's most recent run."),
+    Column("system_id_v1", "VARCHAR",
+           note="The v1 system id of the same hardware (fwbench.harness.fingerprint.hardware_id_v1: CPU model "
+                "name, cores, memory, accelerator): system_id itself for a record before fingerprint v2. Joins a "
+                "host's v2 runs to its runs recorded under the v1 id."),
 )
 
 RUN_SYSTEMS = Table(

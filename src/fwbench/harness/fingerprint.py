@@ -1,11 +1,26 @@
 """The system fingerprint stored in every run record, gathered without importing a framework.
 
 Field names follow MLPerf's system description (host_processor_model_name, ...). The
-`system_id` hashes only the hardware part (CPU model, logical cores, memory in GiB, accelerator
-model and count), so a software upgrade keeps the id while a different host never shares it;
-the raw-run layout data/raw/<grid>/<system-id>/... relies on that. Package versions come from
-importlib.metadata (distribution metadata), never from importing torch or tensorflow, so the
-parent process of a run stays light and the fingerprint costs milliseconds.
+`system_id` hashes only the hardware part, so a software upgrade keeps the id while a different
+host never shares it; the raw-run layout data/raw/<grid>/<system-id>/... relies on that. Package
+versions come from importlib.metadata (distribution metadata), never from importing torch or
+tensorflow, so the parent process of a run stays light and the fingerprint costs milliseconds
+(the frameworks' BLAS/oneDNN build is reported by the worker, which imports its framework anyway:
+fwbench.harness.worker.framework_build).
+
+Fingerprint versions (recorded as `system.fingerprint_version`; a record without it is version 1):
+- v1 (HARDWARE_KEYS, `hardware_id_v1`): CPU model name, logical cores, memory GiB, accelerator
+  model and count. Under a hypervisor "AMD EPYC" names no CPU generation, so v1 ids of different
+  machines collide. Records made with it keep their id (raw records are never edited).
+- v2 (HARDWARE_KEYS_V2, the current one): v1's keys plus CPU vendor, family, model number,
+  stepping, the kernel-relevant flags (sse4_2, avx, avx2, fma, avx512*, amx*), the L1d/L1i/L2/L3
+  cache sizes and the hypervisor vendor. Recorded but not hashed: microcode, kernel release,
+  frequency governor, numpy's BLAS (threadpoolctl).
+
+As pyperf's _collect_metadata.py does, the hardware description is a chain of small `collect_*`
+functions, each adding what it can read and quietly leaving null what the platform lacks; each
+reads under a `root` directory (default "/") and takes lscpu's text as an argument, so tests
+parse planted /proc and /sys files.
 """
 
 from __future__ import annotations
@@ -35,10 +50,35 @@ PACKAGES: tuple[str, ...] = (
 )
 TENSORFLOW_DISTRIBUTIONS: tuple[str, ...] = ("tensorflow", "tensorflow-cpu", "tensorflow-gpu")
 LOCK_FILES: tuple[str, ...] = ("requirements-cpu.txt", "constraints-cpu.txt")
+#: Version of the fingerprint (and of the system_id algorithm) this module writes.
+FINGERPRINT_VERSION = 2
+#: v1 hardware keys: the id of records without fingerprint_version (kept to document old ids).
 HARDWARE_KEYS: tuple[str, ...] = (
     "host_processor_model_name", "host_processor_core_count", "host_memory_capacity_gb",
     "accelerator_model_name", "accelerator_count",
 )
+#: v2 hardware keys: what tells CPU generations apart, also under a hypervisor.
+HARDWARE_KEYS_V2: tuple[str, ...] = HARDWARE_KEYS + (
+    "host_processor_vendor", "host_processor_family", "host_processor_model", "host_processor_stepping",
+    "host_processor_flags", "host_processor_l1d_cache_kib", "host_processor_l1i_cache_kib",
+    "host_processor_l2_cache_kib", "host_processor_l3_cache_kib", "host_hypervisor_vendor",
+)
+HARDWARE_KEYS_BY_VERSION: dict[int, tuple[str, ...]] = {1: HARDWARE_KEYS, 2: HARDWARE_KEYS_V2}
+#: CPU flags that select compute kernels (oneDNN, MKL, OpenBLAS, XLA): these exactly, plus every
+#: flag starting with one of KERNEL_FLAG_PREFIXES.
+KERNEL_FLAGS: tuple[str, ...] = ("sse4_2", "avx", "avx2", "fma")
+KERNEL_FLAG_PREFIXES: tuple[str, ...] = ("avx512", "amx")
+#: (level, sysfs type) of each recorded cache -> its key; level 2 and 3 are unified on every
+#: current CPU (a 'Data' L2/L3 is taken as the same cache).
+CACHE_KEYS: dict[tuple[int, str], str] = {
+    (1, "Data"): "host_processor_l1d_cache_kib", (1, "Instruction"): "host_processor_l1i_cache_kib",
+    (2, "Unified"): "host_processor_l2_cache_kib", (2, "Data"): "host_processor_l2_cache_kib",
+    (3, "Unified"): "host_processor_l3_cache_kib", (3, "Data"): "host_processor_l3_cache_kib",
+}
+LSCPU_CACHE_KEYS: dict[str, str] = {
+    "L1d cache": "host_processor_l1d_cache_kib", "L1i cache": "host_processor_l1i_cache_kib",
+    "L2 cache": "host_processor_l2_cache_kib", "L3 cache": "host_processor_l3_cache_kib",
+}
 
 
 def cpu_model_name() -> str:
@@ -151,36 +191,209 @@ def env_lock_hash(env_dir: Path = ENV_DIR) -> str | None:
     return digest.hexdigest()[:ID_LENGTH] if found else None
 
 
+# --- CPU description (v2) ------------------------------------------------------------------------
+
+def _read(root: Path, relative: str) -> str | None:
+    """Text of root/relative, None when absent or unreadable (a platform without it)."""
+    try:
+        return (root / relative).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+
+
+def _int(text: str | None) -> int | None:
+    try:
+        return int(text.strip()) if text is not None else None
+    except ValueError:
+        return None
+
+
+def parse_cpuinfo(text: str) -> dict[str, str]:
+    """The first processor block of /proc/cpuinfo as {field: value} (later blocks repeat it)."""
+    fields: dict[str, str] = {}
+    for line in text.splitlines():
+        if not line.strip():
+            if fields:
+                break
+            continue
+        key, sep, value = line.partition(":")
+        if sep:
+            fields.setdefault(key.strip(), value.strip())
+    return fields
+
+
+def kernel_relevant_flags(flags: list[str] | str) -> list[str]:
+    """The flags that select compute kernels (KERNEL_FLAGS and KERNEL_FLAG_PREFIXES), sorted."""
+    names = flags.split() if isinstance(flags, str) else flags
+    return sorted({f for f in names if f in KERNEL_FLAGS or f.startswith(KERNEL_FLAG_PREFIXES)})
+
+
+def parse_lscpu(text: str) -> dict[str, str]:
+    """`lscpu` output (LC_ALL=C) as {field: value}."""
+    fields: dict[str, str] = {}
+    for line in text.splitlines():
+        key, sep, value = line.partition(":")
+        if sep:
+            fields.setdefault(key.strip(), value.strip())
+    return fields
+
+
+@lru_cache(maxsize=1)
+def lscpu_text() -> str | None:
+    """Output of `lscpu` in the C locale, None where it is missing or fails."""
+    exe = shutil.which("lscpu")
+    if not exe:
+        return None
+    try:
+        return subprocess.run([exe], capture_output=True, text=True, timeout=20, check=True,
+                              env={**os.environ, "LC_ALL": "C"}).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+_SIZE_UNITS = {"": 1 / 1024, "B": 1 / 1024, "K": 1, "KB": 1, "KIB": 1, "M": 1024, "MB": 1024, "MIB": 1024,
+               "G": 1024**2, "GB": 1024**2, "GIB": 1024**2}
+
+
+def size_kib(text: str) -> int | None:
+    """'48K' (sysfs), '32 MiB', '96 KiB (2 instances)' (lscpu: a total, divided by the instances)
+    -> KiB per instance; None when unparseable."""
+    match = re.fullmatch(r"\s*([0-9.]+)\s*([A-Za-z]*)\s*(?:\((\d+) instances?\))?\s*", text)
+    if not match or match.group(2).upper() not in _SIZE_UNITS:
+        return None
+    instances = int(match.group(3) or 1)
+    return int(round(float(match.group(1)) * _SIZE_UNITS[match.group(2).upper()] / max(instances, 1)))
+
+
+def collect_cpuinfo(info: dict[str, Any], root: Path) -> None:
+    """Vendor, family, model, stepping, microcode and kernel-relevant flags from /proc/cpuinfo (x86;
+    left null on CPUs whose cpuinfo has other fields, e.g. ARM), and whether the `hypervisor` flag is set."""
+    text = _read(root, "proc/cpuinfo")
+    fields = parse_cpuinfo(text) if text else {}
+    flags = fields.get("flags")
+    info.update({
+        "host_processor_vendor": fields.get("vendor_id"),
+        "host_processor_family": _int(fields.get("cpu family")),
+        "host_processor_model": _int(fields.get("model")),
+        "host_processor_stepping": _int(fields.get("stepping")),
+        "host_processor_flags": None if flags is None else kernel_relevant_flags(flags),
+        "host_processor_microcode": fields.get("microcode"),
+        "_hypervisor_flag": None if flags is None else "hypervisor" in flags.split(),
+    })
+
+
+def collect_caches(info: dict[str, Any], root: Path, lscpu: dict[str, str]) -> None:
+    """L1d, L1i, L2, L3 size per instance in KiB: cpu0's sysfs cache directories, else lscpu."""
+    caches: dict[str, int | None] = dict.fromkeys(CACHE_KEYS.values())
+    base = root / "sys/devices/system/cpu/cpu0/cache"
+    for index in sorted(base.glob("index*")) if base.is_dir() else []:
+        level, kind, size = (_read(index, name) for name in ("level", "type", "size"))
+        key = CACHE_KEYS.get((_int(level) or 0, (kind or "").strip()))
+        if key and size and caches[key] is None:
+            caches[key] = size_kib(size)
+    for label, key in LSCPU_CACHE_KEYS.items():
+        if caches[key] is None and label in lscpu:
+            caches[key] = size_kib(lscpu[label])
+    info.update(caches)
+
+
+def collect_hypervisor(info: dict[str, Any], root: Path, lscpu: dict[str, str]) -> None:
+    """Hypervisor vendor: lscpu's 'Hypervisor vendor', else /sys/hypervisor/type, else 'none' when
+    the CPU lacks the `hypervisor` flag, 'unknown' when it has it; null when nothing says."""
+    vendor = lscpu.get("Hypervisor vendor") or (_read(root, "sys/hypervisor/type") or "").strip() or None
+    if vendor is None and info.get("_hypervisor_flag") is not None:
+        vendor = "unknown" if info["_hypervisor_flag"] else "none"
+    info["host_hypervisor_vendor"] = vendor
+
+
+def collect_governor(info: dict[str, Any], root: Path) -> None:
+    """cpu0's frequency scaling governor (null where cpufreq is not exposed, e.g. most VMs)."""
+    text = _read(root, "sys/devices/system/cpu/cpu0/cpufreq/scaling_governor")
+    info["host_cpu_frequency_governor"] = (text.strip() or None) if text is not None else None
+
+
+def cpu_description(root: Path = Path("/"), lscpu: str | None = None) -> dict[str, Any]:
+    """The v2 CPU fields read under `root`: the collect_* chain. `lscpu` is lscpu's text (run here
+    when root is "/" and none is given)."""
+    if lscpu is None and root == Path("/"):
+        lscpu = lscpu_text()
+    fields = parse_lscpu(lscpu or "")
+    info: dict[str, Any] = {}
+    collect_cpuinfo(info, root)
+    collect_caches(info, root, fields)
+    collect_hypervisor(info, root, fields)
+    collect_governor(info, root)
+    info.pop("_hypervisor_flag", None)
+    return info
+
+
+@lru_cache(maxsize=1)
+def _host_cpu_description() -> dict[str, Any]:
+    return cpu_description()
+
+
+def numpy_blas() -> list[dict[str, Any]] | None:
+    """numpy's BLAS as threadpoolctl sees it in this process (internal_api, version, architecture,
+    threading layer); null when threadpoolctl is missing. Imports numpy (not a framework)."""
+    try:
+        import numpy  # noqa: F401  (loads the BLAS library threadpoolctl inspects)
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return None
+    keys = ("user_api", "internal_api", "prefix", "version", "architecture", "threading_layer")
+    try:
+        return [{key: entry.get(key) for key in keys} for entry in threadpool_info()]
+    except Exception:  # noqa: BLE001 -- an introspection failure only leaves the field null
+        return None
+
+
 def hardware_fingerprint() -> dict[str, Any]:
-    """The hardware part of the fingerprint: the only input of system_id."""
+    """The hardware part of the fingerprint: the only input of system_id (HARDWARE_KEYS_V2)."""
     accel = accelerators()
+    cpu = _host_cpu_description()
     return {
         "host_processor_model_name": cpu_model_name(),
         "host_processor_core_count": logical_core_count(),
         "host_memory_capacity_gb": memory_capacity_gb(),
         "accelerator_model_name": accel["accelerator_model_name"],
         "accelerator_count": accel["accelerator_count"],
+        **{key: cpu[key] for key in HARDWARE_KEYS_V2 if key in cpu},
     }
 
 
-def hardware_id(hardware: dict[str, Any]) -> str:
-    """10-hex sha256 of the canonical JSON of the hardware keys."""
-    return short_hash({key: hardware[key] for key in HARDWARE_KEYS}, SYSTEM_ID_LENGTH)
+def hardware_id(hardware: dict[str, Any], version: int = FINGERPRINT_VERSION) -> str:
+    """10-hex sha256 of the canonical JSON of the hardware keys of fingerprint `version` (a key
+    the dict lacks counts as null)."""
+    return short_hash({key: hardware.get(key) for key in HARDWARE_KEYS_BY_VERSION[version]}, SYSTEM_ID_LENGTH)
+
+
+def hardware_id_v1(hardware: dict[str, Any]) -> str:
+    """How the id of a record without fingerprint_version was made (model name, cores, memory,
+    accelerator model and count); kept so old ids stay explainable, never used for new records."""
+    return hardware_id(hardware, version=1)
 
 
 def system_id() -> str:
-    """The short hardware id used in raw-run paths (data/raw/<grid>/<system-id>/...)."""
+    """The short hardware id (v2) used in raw-run paths (data/raw/<grid>/<system-id>/...)."""
     return hardware_id(hardware_fingerprint())
 
 
 def system_fingerprint() -> dict[str, Any]:
-    """The record's `system` object: hardware, OS, Python, package versions, git commit, lock hash."""
+    """The record's `system` object: hardware, OS, Python, package versions, git commit, lock hash,
+    and the v2 fields that are recorded but not hashed (microcode, kernel, governor, numpy's BLAS).
+    The run's framework build (`framework_build`) is added by the runner from the worker's report."""
     hardware = hardware_fingerprint()
+    cpu = _host_cpu_description()
     commit, dirty = git_commit()
     accel = accelerators()
     return {
+        "fingerprint_version": FINGERPRINT_VERSION,
         "system_id": hardware_id(hardware),
         **hardware,
+        "host_processor_microcode": cpu.get("host_processor_microcode"),
+        "host_kernel_release": platform.release() or None,
+        "host_cpu_frequency_governor": cpu.get("host_cpu_frequency_governor"),
+        "numpy_blas": numpy_blas(),
         "accelerator_driver_version": accel["accelerator_driver_version"],
         "cuda_version": torch_cuda_version(),
         "operating_system": platform.platform(),

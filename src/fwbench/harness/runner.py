@@ -4,7 +4,10 @@ The worker is launched by fwbench.harness.isolation.launch_worker: its own sessi
 group), so a timeout kills it together with any helper processes it started (torch.compile's
 compile workers). Whatever happens to the worker -- ok, exception, hang, signal, OOM kill --
 the parent turns what it learned into a record (`classify_outcome`, shared with the accuracy track)
-and writes it atomically with fwbench.records.write_record.
+and writes it atomically with fwbench.records.write_record. Around the worker it records the
+machine's state (fwbench.harness.machine_state: a canary timed just before the launch, CPU steal,
+iowait, other processes' CPU and load over the run) and adds the worker's framework build to the
+fingerprint (`system.framework_build`, null when the worker did not report it).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from typing import Any, TextIO
 from fwbench.harness.environment import worker_env
 from fwbench.harness.fingerprint import nvidia_driver_present, system_fingerprint
 from fwbench.harness.isolation import launch_worker, result_as
+from fwbench.harness.machine_state import observe, without_run
 from fwbench.harness.record import RunContext, build_record
 from fwbench.harness.worker import WorkerResult, WorkerSpec
 from fwbench.records import write_record
@@ -85,10 +89,16 @@ def classify_outcome(result: WorkerResult, returncode: int, timed_out: bool, tim
 
 def run_cell(ctx: RunContext, out: str | os.PathLike[str], log: TextIO | None = sys.stderr) -> dict[str, Any]:
     """Measure ctx.cell in a fresh process and write its record to `out`; returns the record."""
-    result = _skip_without_worker(ctx) or run_worker(ctx, log=log)
+    skipped = _skip_without_worker(ctx)
+    if skipped is not None:
+        result, state = skipped, without_run()
+    else:
+        with observe() as state:
+            result = run_worker(ctx, log=log)
     if result.flops_per_sample is None and result.status == "skipped":
         result.flops_per_sample = _analytic_flops(ctx)
-    record = build_record(ctx, result, system_fingerprint())
+    system = {**system_fingerprint(), "framework_build": result.framework_build}
+    record = build_record(ctx, result, system, machine_state=state)
     write_record(out, record)
     return record
 

@@ -4,9 +4,13 @@ Run as `python -m fwbench.harness.worker SPEC.json RESULT.json` by runner.run_ce
 process whose environment already fixes the thread counts (environment.worker_env). Order:
 environment and seeds -> timed framework import -> RSS baseline -> threads/device setup ->
 build (model, optimizer, inputs on the device) -> first step (trace/compile) -> warmup steps ->
-measured steps. The result file is rewritten (atomically) after every phase, outside the timed
-regions, so a parent that has to kill a hung worker still knows how far it got. Any exception
-becomes status failed (oom for out-of-memory errors) with its traceback as the error text.
+measured steps. Right after the import, outside every timed phase and before the RSS baseline
+(so its few allocations are not charged to the model), it reads its framework's BLAS/oneDNN build
+(`framework_build`: the parent never imports a framework, so only the worker can read it; the
+runner stores it as the record's system.framework_build). The result file is rewritten
+(atomically) after every phase, outside the timed regions, so a parent that has to kill a hung
+worker still knows how far it got. Any exception becomes status failed (oom for out-of-memory
+errors) with its traceback as the error text.
 
 Test-only fault injection: FWBENCH_TEST_FAULT=<kind>[@<phase>], kind in hang|raise|abort|oom,
 phase in start|import|build|first_step (default start) -- used by tests of the timeout, crash
@@ -54,6 +58,94 @@ class WorkerResult:
     params: int | None = None
     flops_per_sample: float | None = None
     compile_cache_state: str | None = None
+    framework_build: dict[str, Any] | None = None
+
+
+# Lines of torch.__config__.show() that name the math libraries (MKL, oneDNN, OpenMP, LAPACK, the
+# CPU capability the kernels dispatch to), and the build settings kept from its "Build settings" line.
+TORCH_CONFIG_LINE_MARKERS: tuple[str, ...] = ("Math Kernel Library", "MKL-DNN", "oneDNN", "OpenMP", "LAPACK",
+                                              "CPU capability", "NNPACK")
+TORCH_BUILD_SETTINGS: tuple[str, ...] = ("BLAS_INFO", "LAPACK_INFO", "USE_MKL", "USE_MKLDNN", "USE_OPENMP",
+                                         "TORCH_VERSION", "USE_CUDA", "CUDA_VERSION", "CUDNN_VERSION")
+TF_BUILD_INFO_KEYS: tuple[str, ...] = ("is_cuda_build", "is_rocm_build", "is_tensorrt_build", "cuda_version",
+                                       "cudnn_version", "cpu_compiler")
+
+
+def _safe(read: Any) -> Any:
+    """read() or None: build introspection differs between versions and must never fail a run."""
+    try:
+        return read()
+    except Exception:  # noqa: BLE001
+        return None
+
+
+def _torch_build(torch: Any) -> dict[str, Any]:
+    config = _safe(torch.__config__.show) or ""
+    lines = [line.strip().lstrip("- ").strip() for line in config.splitlines()]
+    settings: dict[str, str] = {}
+    for line in lines:
+        if line.startswith("Build settings:"):
+            for item in line.split(":", 1)[1].split(", "):
+                key, sep, value = item.strip().partition("=")
+                if sep and key in TORCH_BUILD_SETTINGS:
+                    settings[key] = value.strip()
+    parallel = _safe(torch.__config__.parallel_info) or ""
+    backend = next((line.split(":", 1)[1].strip() for line in parallel.splitlines()
+                    if line.startswith("ATen parallel backend")), None)
+    return {
+        "mkldnn_available": _safe(torch.backends.mkldnn.is_available),
+        "mkl_available": _safe(torch.backends.mkl.is_available),
+        "openmp_available": _safe(torch.backends.openmp.is_available),
+        "cpu_capability": _safe(lambda: torch.backends.cpu.get_cpu_capability()),
+        "parallel_backend": backend,
+        "num_threads": _safe(torch.get_num_threads),  # before configure: what the environment set
+        "build_settings": settings,
+        "libraries": [line for line in lines if any(marker in line for marker in TORCH_CONFIG_LINE_MARKERS)
+                      and not line.startswith("Build settings:")],
+    }
+
+
+def _tensorflow_build(tf: Any) -> dict[str, Any]:
+    info = _safe(lambda: dict(tf.sysconfig.get_build_info())) or {}
+
+    def port(name: str) -> Any:
+        from tensorflow.python.util import _pywrap_util_port
+
+        return bool(getattr(_pywrap_util_port, name)())
+
+    return {
+        "build_info": {key: info[key] for key in TF_BUILD_INFO_KEYS if key in info},
+        "onednn_built": _safe(lambda: port("IsMklEnabled")),
+        "onednn_opts_env": os.environ.get("TF_ENABLE_ONEDNN_OPTS"),  # unset = TF's default (on for x86 Linux)
+        "xla_built": _safe(lambda: port("IsBuiltWithXLA")),
+    }
+
+
+def framework_build(framework: str) -> dict[str, Any] | None:
+    """The BLAS/oneDNN build of `framework` (already imported in this worker), plus the thread pools threadpoolctl finds loaded in this process (OpenMP, MKL,
+    OpenBLAS, with their versions and thread counts). Worker side only: it imports the framework."""
+    try:
+        if framework == "torch":
+            import torch
+
+            build = {"framework": framework, "version": str(torch.__version__), **_torch_build(torch)}
+        elif framework == "tensorflow":
+            import tensorflow as tf
+
+            build = {"framework": framework, "version": str(tf.__version__), **_tensorflow_build(tf)}
+        else:
+            return None
+    except Exception:  # noqa: BLE001 -- the build description is optional, the run is not
+        return None
+
+    def pools() -> list[dict[str, Any]]:
+        from threadpoolctl import threadpool_info
+
+        keys = ("user_api", "internal_api", "prefix", "version", "architecture", "threading_layer", "num_threads")
+        return [{key: entry.get(key) for key in keys} for entry in threadpool_info()]
+
+    build["threadpools"] = _safe(pools)
+    return build
 
 
 def _fault(phase: str) -> None:
@@ -107,6 +199,7 @@ def measure(spec: WorkerSpec, result_path: str) -> WorkerResult:
         checkpoint("import")
         with phase_clock(timings, "import_s"):
             backend.import_framework()
+        result.framework_build = framework_build(cell["framework"])
         memory.start()
         result.memory = {"method": memory.method, "rss_after_import_mb": memory.baseline_mb}
         backend.configure(threads, seed, device)
