@@ -7,6 +7,7 @@ config.setdefault("grid", "default")
 config.setdefault("cores", None)  # resolves threads "all"; default: this host's logical cores
 config.setdefault("system_id", None)  # default: this host's id; set it when jobs run on other nodes
 config.setdefault("measure", True)  # false: build from the runs already in data/raw (e.g. `dvc pull`ed)
+config.setdefault("campaign", None)  # default: resume this host's unfinished campaign, else a new one; new; or an id
 
 
 include: "workflow/rules/common.smk"

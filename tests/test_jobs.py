@@ -106,12 +106,6 @@ def test_command_is_not_a_builtin_so_snakemake_does_not_track_it() -> None:
     assert not isinstance(command, (str, bytes, int, float, list, tuple, dict, set, frozenset))
 
 
-def test_record_path_is_the_raw_layout() -> None:
-    grid = fwgrid.load_grid("smoke", cores=2)
-    job = fwjobs.plan(grid).speed[-1]
-    assert fwjobs.record_path("data/raw/smoke/abc", job) == f"data/raw/smoke/abc/{job.cell_id}/rep-{job.repetition}.json"
-
-
 @pytest.mark.parametrize(("change", "field", "allowed"), [
     ({"frameworks": ["jax"]}, "accuracy.frameworks[0]", "allowed: torch, tensorflow"),
     ({"models": {"bert": {}}}, "accuracy.models.bert", "allowed: cnn, lstm"),

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.xdist_group("workflow_config")
 
 RULE_FILES = sorted((REPO / "workflow" / "rules").glob("*.smk"))
 TARGET_RULES = {"all", "runs", "dataset", "analysis", "figures", "paper"}
-VERBS = {"run", "ingest", "analyze", "render", "build"}
+VERBS = {"start", "run", "ingest", "analyze", "render", "build"}
 CALLS = ("fwbench ", "fwjobs.command(")
 
 

@@ -109,7 +109,7 @@ def test_default_remote_is_a_directory_inside_the_repository(tmp_path: Path) -> 
 
 def test_shipped_reference_runs_pull_offline_and_build_without_measuring(tmp_path: Path) -> None:
     """A fresh clone gets the committed reference runs from data/dvc-store and plans no benchmark run."""
-    pointers = sorted((REPO / "data" / "raw").glob("*/*.dvc"))
+    pointers = sorted((REPO / "data" / "raw").glob("*/*/*.dvc"))  # one per campaign
     if not pointers:
         pytest.skip("no reference runs are shipped in this checkout")
     root = copy_checkout(tmp_path / "repo", shipped_runs=True)
@@ -121,13 +121,20 @@ def test_shipped_reference_runs_pull_offline_and_build_without_measuring(tmp_pat
         meta = yaml.safe_load(pointer.read_text())["outs"][0]
         restored = root / pointer.relative_to(REPO).with_suffix("")
         records = sorted(restored.rglob("rep-*.json"))
-        assert len(records) == meta["nfiles"] and records
+        assert len(records) + 1 == meta["nfiles"] and records  # the runs and the campaign's campaign.json
+        read_record(restored / "campaign.json", schema="campaign")
         for record in records[:5]:
             read_record(record, schema=json.loads(record.read_text())["kind"].replace("speed", "run"))
     assert UP_TO_DATE in dvc(root, "status", *(str(p.relative_to(REPO)) for p in pointers)).stdout
-    grid = pointers[0].parent.name
+    grid = pointers[0].parent.parent.name
     plan = snakemake(root, "-n", "--config", f"grid={grid}", "measure=false")
     assert plan.returncode == 0, plan.stderr[-3000:]
     planned = dict(re.findall(r"^(\w+)\s+(\d+)$", plan.stdout, re.M))  # the job-count table
     assert "ingest_runs" in planned and "build_paper" in planned
     assert "run_benchmark" not in planned and "run_accuracy" not in planned
+    # Reproducing measures a new campaign beside the shipped ones, never "nothing to be done".
+    plan = snakemake(root, "-n", "--config", f"grid={grid}", "--", "runs")
+    planned = dict(re.findall(r"^(\w+)\s+(\d+)$", plan.stdout, re.M))
+    assert planned.get("start_campaign") == "1" and int(planned.get("run_benchmark", 0)) > 0
+    outputs = re.findall(r"^\s+output: (data/raw/\S+)$", plan.stdout, re.M)
+    assert outputs and not [o for o in outputs for p in pointers if p.stem in o]

@@ -18,6 +18,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "fwbench.dataset.cli",
     "fwbench.stats.cli",
     "fwbench.grid_cli",
+    "fwbench.campaign_cli",
     "fwbench.figures.cli",
     "fwbench.report.cli",
     "fwbench.accuracy.cli",

@@ -1,9 +1,10 @@
-"""The planning layer: every job of a loaded grid, where its record goes, and its one command line.
+"""The planning layer: every job of a loaded grid and its one command line.
 
 A job is one fresh process that writes one record: a speed run (`fwbench run`, one cell and
 repetition) or an accuracy run (`fwbench accuracy`, one framework x model x seed). The Snakefile,
 `fwbench grid` and the tests all plan through `plan()`, so they agree on the jobs of a grid, their
 order, and their commands; a new kind of job is a new job class here and a rule in the workflow.
+Where a job's record goes is the raw layout's business (fwbench.campaigns.record_path).
 
 Order: speed jobs repetition-major (repetition k of every cell before repetition k+1 of any
 cell, so slow drift of the machine spreads over all cells), then the accuracy jobs seed-major.
@@ -127,21 +128,16 @@ def accuracy_jobs(grid: Grid) -> list[AccuracyJob]:
     return jobs
 
 
-def record_path(raw_dir: str | os.PathLike[str], job: Job) -> str:
-    """Where a job's record goes under one host's (or campaign's) raw directory."""
-    return f"{os.fspath(raw_dir)}/{job.cell_id}/rep-{job.repetition}.json"
-
-
-def command(grid: Grid, job: Job, out: str | os.PathLike[str],
-            compile_cache_dir: str | os.PathLike[str] | None = None) -> RunCommand:
+def command(grid: Grid, job: Job, out: str | os.PathLike[str], compile_cache_dir: str | os.PathLike[str] | None = None,
+            campaign_id: str | None = None) -> RunCommand:
     """The command of any job writing its record to `out` (compile_cache_dir: speed jobs only)."""
     if isinstance(job, SpeedJob):
-        return run_command(grid, job, out, compile_cache_dir)
-    return accuracy_command(grid, job, out)
+        return run_command(grid, job, out, compile_cache_dir, campaign_id)
+    return accuracy_command(grid, job, out, campaign_id)
 
 
 def run_command(grid: Grid, job: SpeedJob, out: str | os.PathLike[str],
-                compile_cache_dir: str | os.PathLike[str] | None = None) -> RunCommand:
+                compile_cache_dir: str | os.PathLike[str] | None = None, campaign_id: str | None = None) -> RunCommand:
     """The `fwbench run` command of one speed job."""
     c, protocol = job.cell, job.grid_cell.protocol
     argv = [
@@ -150,25 +146,28 @@ def run_command(grid: Grid, job: SpeedJob, out: str | os.PathLike[str],
         "--phase", c.phase, "--batch-size", str(c.batch_size), "--seq-len", str(c.seq_len),
         "--device", c.device, "--threads", str(c.threads), "--dtype", c.dtype,
         "--seed", str(grid.seed), "--warmup", str(protocol.warmup), "--steps", str(protocol.steps),
-        "--timeout", str(protocol.timeout), *_record_options(grid, job.repetition, out),
+        "--timeout", str(protocol.timeout), *_record_options(grid, job.repetition, out, campaign_id),
     ]
     if compile_cache_dir is not None:
         argv += ["--compile-cache-dir", str(compile_cache_dir)]
     return RunCommand(tuple(argv))
 
 
-def accuracy_command(grid: Grid, job: AccuracyJob, out: str | os.PathLike[str]) -> RunCommand:
+def accuracy_command(grid: Grid, job: AccuracyJob, out: str | os.PathLike[str],
+                     campaign_id: str | None = None) -> RunCommand:
     """The `fwbench accuracy` command of one accuracy job."""
     c = job.cell
     return RunCommand((
         "fwbench", "accuracy", "--framework", c.framework, "--mode", c.mode, "--model", c.model, "--size", c.size,
         "--epochs", str(c.epochs), "--batch-size", str(c.batch_size), "--lr-schedule", c.lr_schedule.name,
         "--lr", repr(c.lr_schedule.base_lr), "--seed", str(c.seed), "--threads", str(c.threads),
-        "--device", c.device, "--timeout", str(job.timeout), *_record_options(grid, job.repetition, out),
+        "--device", c.device, "--timeout", str(job.timeout), *_record_options(grid, job.repetition, out, campaign_id),
     ))
 
 
-def _record_options(grid: Grid, repetition: int, out: str | os.PathLike[str]) -> list[str]:
-    """What every job's record says about its grid and where it is written (the harness's output options)."""
-    return ["--grid-name", grid.name, "--grid-version", str(grid.version), "--grid-hash", grid.hash,
+def _record_options(grid: Grid, repetition: int, out: str | os.PathLike[str], campaign_id: str | None) -> list[str]:
+    """What every job's record says about its grid and campaign and where it is written (the harness's
+    output options)."""
+    campaign = ["--campaign-id", campaign_id] if campaign_id else []
+    return ["--grid-name", grid.name, "--grid-version", str(grid.version), "--grid-hash", grid.hash, *campaign,
             "--repetition", str(repetition), "--keep-going", "--out", str(out)]

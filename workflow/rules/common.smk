@@ -5,8 +5,10 @@
 from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
+from snakemake.logging import logger
 from snakemake.utils import min_version, validate
 
+from fwbench import campaigns
 from fwbench import grid as fwgrid
 from fwbench import jobs as fwjobs
 from fwbench import paths
@@ -36,12 +38,22 @@ CELLS = fwgrid.cells_by_id(GRID)  # speed cell id -> GridCell, in grid order
 ACCURACY = {job.cell_id: job for job in PLAN.accuracy}  # accuracy cell id -> AccuracyJob
 
 RAW_ROOT = paths.RAW_REL
-RAW = f"{RAW_ROOT}/{GRID.name}/{SYSTEM_ID}"  # this host's runs of this grid (a DVC-tracked dir)
+HOST_RAW = campaigns.host_dir(RAW_ROOT, GRID.name, SYSTEM_ID)  # every campaign of this grid on this host
+# The campaign this invocation measures: this host's newest unfinished campaign of the grid, else a
+# new one (config campaign=new forces a new one, campaign=<id> resumes or extends that one).
 # measure=false builds everything from the runs already present (a fresh clone with the shipped
-# reference runs), without measuring this host.
-RUN_RECORDS = [fwjobs.record_path(RAW, job) for job in PLAN.jobs] if MEASURE else []
-# Runs already present from other hosts or grids (e.g. `dvc pull`ed reference runs) are pooled.
-POOLED_RECORDS = sorted(set(str(p) for p in Path(RAW_ROOT).glob("*/*/*/rep-*.json")) - set(RUN_RECORDS))
+# reference runs), without measuring this host: no campaign.
+try:
+    CAMPAIGN, CAMPAIGN_REASON = campaigns.resolve(HOST_RAW, PLAN, config["campaign"]) if MEASURE else (None, "")
+except campaigns.CampaignError as exc:
+    raise WorkflowError(str(exc)) from None
+RAW = f"{HOST_RAW}/{CAMPAIGN}"  # one campaign's runs (one DVC-tracked directory)
+CAMPAIGN_RECORD = f"{RAW}/{campaigns.CAMPAIGN_FILE}"
+RUN_RECORDS = [campaigns.record_path(RAW, job) for job in PLAN.jobs] if MEASURE else []
+if MEASURE:
+    logger.info(f"grid {GRID.name}, system {SYSTEM_ID}: {CAMPAIGN_REASON}: {RAW}")
+# Runs already present from other campaigns, hosts or grids (e.g. `dvc pull`ed reference runs) are pooled.
+POOLED_RECORDS = sorted(set(str(p) for p in Path(RAW_ROOT).rglob("rep-*.json")) - set(RUN_RECORDS))
 COMPILE_CACHE = str(paths.compile_cache_for(GRID.name, paths.COMPILE_CACHE_REL))  # one torch.compile cache per grid
 LOGS = f"{paths.LOGS_REL}/{GRID.name}"
 

@@ -1,4 +1,5 @@
-# Stage 1: one job per (cell, repetition), each a fresh `fwbench run` process.
+# Stage 1: a campaign (fwbench.campaigns): its campaign.json first, then one job per (cell, repetition),
+# each a fresh `fwbench run` process, and the accuracy track; every record lands in the campaign's directory.
 #  - bench_slot=1: no two timing runs overlap, whatever --cores says (see common.smk/profiles).
 #  - priority: repetition k of every cell runs before repetition k+1 of any cell, so slow drift
 #    of the machine spreads over all cells instead of landing on one.
@@ -8,15 +9,33 @@
 #    so editing the grid (hash, version, protocol) adds or removes runs without rerunning others.
 
 
+rule start_campaign:
+    """Write the campaign's campaign.json (grid, fingerprint, machine state) before its first run."""
+    output:
+        campaign=CAMPAIGN_RECORD,
+    log:
+        f"{LOGS}/start_campaign/{SYSTEM_ID}/{CAMPAIGN}.log",
+    params:
+        grid=GRID.path,
+        campaign=CAMPAIGN,
+    resources:
+        bench_slot=1,  # its canary is a measurement too
+    priority: GRID.repetitions + 1
+    shell:
+        "fwbench campaign start {params.grid} --campaign {params.campaign} --out {output.campaign} > {log} 2>&1"
+
+
 rule run_benchmark:
     """Measure one repetition of one cell and write its raw run record."""
+    input:
+        campaign=CAMPAIGN_RECORD,
     output:
         record=f"{RAW}/{{cell}}/rep-{{rep}}.json",
     log:
         f"{LOGS}/run_benchmark/{SYSTEM_ID}/{{cell}}/rep-{{rep}}.log",
     params:
         command=lambda wildcards, output: fwjobs.command(
-            GRID, fwjobs.SpeedJob(CELLS[wildcards.cell], int(wildcards.rep)), output.record, COMPILE_CACHE
+            GRID, fwjobs.SpeedJob(CELLS[wildcards.cell], int(wildcards.rep)), output.record, COMPILE_CACHE, CAMPAIGN
         ),
     threads: lambda wildcards: CELLS[wildcards.cell].cell.threads
     resources:
@@ -28,6 +47,8 @@ rule run_benchmark:
 
 rule run_accuracy:
     """Train one accuracy-track cell (one framework x model x seed) and write its record."""
+    input:
+        campaign=CAMPAIGN_RECORD,
     output:
         record=f"{RAW}/{{acc}}/rep-0.json",
     log:
@@ -35,7 +56,8 @@ rule run_accuracy:
     wildcard_constraints:
         acc="|".join(ACCURACY) or "(?!)",  # "(?!)" matches nothing: a grid without the section
     params:
-        command=lambda wildcards, output: fwjobs.command(GRID, ACCURACY[wildcards.acc], output.record),
+        command=lambda wildcards, output: fwjobs.command(GRID, ACCURACY[wildcards.acc], output.record,
+                                                         campaign_id=CAMPAIGN),
     threads: lambda wildcards: ACCURACY[wildcards.acc].cell.threads
     resources:
         bench_slot=1,
@@ -45,6 +67,6 @@ rule run_accuracy:
 
 
 rule runs:
-    """Target: every run of the grid on this host (data/raw/<grid>/<system-id>/), accuracy track included."""
+    """Target: every run of this campaign of the grid on this host, accuracy track included."""
     input:
         RUN_RECORDS,

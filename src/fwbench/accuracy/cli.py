@@ -61,7 +61,8 @@ def handle_accuracy(args: argparse.Namespace) -> int:
 
     from fwbench.accuracy.runner import AccuracyContext, run_accuracy
 
-    ctx = AccuracyContext(cell=cell, timeout_s=args.timeout, grid=grid, repetition=args.repetition)
+    ctx = AccuracyContext(cell=cell, timeout_s=args.timeout, grid=grid, repetition=args.repetition,
+                          campaign_id=args.campaign_id)
     record = run_accuracy(ctx, args.out)
     _summary(record, args.out)
     return exit_code(record, args)

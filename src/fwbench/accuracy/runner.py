@@ -4,8 +4,9 @@ Process handling is the speed harness's (fwbench.harness.isolation.launch_worker
 gets its own session so a timeout kills its whole process group, it dies with its parent
 (PDEATHSIG), a SIGTERM/SIGHUP to the parent kills it first, and fwbench.harness.runner's
 `classify_outcome` turns the worker's last report, exit code and timeout into a status (ok, failed,
-oom, timeout). The record is validated against workflow/schemas/accuracy.schema.yaml and
-written atomically (fwbench.records).
+oom, timeout). The machine's state around the worker (canary, steal, iowait, other CPU, load) is
+recorded as the speed harness does it (fwbench.harness.machine_state.observe). The record is
+validated against workflow/schemas/accuracy.schema.yaml and written atomically (fwbench.records).
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ from fwbench.constants import SCHEMA_VERSION
 from fwbench.harness.environment import worker_env
 from fwbench.harness.fingerprint import system_fingerprint
 from fwbench.harness.isolation import launch_worker, result_as
-from fwbench.harness.record import GridRef, utc_now
+from fwbench.harness.machine_state import observe
+from fwbench.harness.record import GridRef, grid_fields, utc_now
 from fwbench.harness.runner import classify_outcome
 from fwbench.records import validate_record, write_json_atomic
 
@@ -37,6 +39,7 @@ class AccuracyContext:
     cell: AccuracyCell
     timeout_s: float = C.DEFAULT_TIMEOUT_S
     grid: GridRef | None = None
+    campaign_id: str | None = None
     repetition: int = 0
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     started_at: str = field(default_factory=utc_now)
@@ -57,20 +60,21 @@ def _round(value: float | None, digits: int = 6) -> float | None:
     return None if value is None else round(float(value), digits)
 
 
-def build_record(ctx: AccuracyContext, result: AccuracyResult, system: dict[str, Any]) -> dict[str, Any]:
-    """A schema-valid accuracy record; final_val_accuracy only when every epoch finished (status ok)."""
+def build_record(ctx: AccuracyContext, result: AccuracyResult, system: dict[str, Any],
+                 machine_state: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A schema-valid accuracy record; final_val_accuracy only when every epoch finished (status ok).
+    `machine_state` (fwbench.harness.machine_state) is left out when None."""
     ok = result.status == "ok"
     epochs = [{"epoch": int(e["epoch"]), "lr": float(e["lr"]), "train_loss": float(e["train_loss"]),
                "val_accuracy": float(e["val_accuracy"]), "wall_s": _round(e["wall_s"]),
                "eval_s": _round(e["eval_s"]), "steps": int(e["steps"])} for e in result.epochs]
-    return {
+    record = {
         "schema_version": SCHEMA_VERSION,
         "kind": KIND,
         "run_id": ctx.run_id,
         "cell": ctx.cell.to_dict(),
         "cell_id": ctx.cell.cell_id,
-        "grid": None if ctx.grid is None else {"name": ctx.grid.name, "version": ctx.grid.version,
-                                               "hash": ctx.grid.hash},
+        **grid_fields(ctx.grid, ctx.campaign_id),
         "repetition": ctx.repetition,
         "protocol": {"timeout_s": float(ctx.timeout_s)},
         "status": result.status,
@@ -85,6 +89,9 @@ def build_record(ctx: AccuracyContext, result: AccuracyResult, system: dict[str,
         "final_val_accuracy": epochs[-1]["val_accuracy"] if ok and epochs else None,
         "system": system,
     }
+    if machine_state is not None:
+        record["machine_state"] = machine_state
+    return record
 
 
 def write_accuracy_record(path: str | os.PathLike[str], record: dict[str, Any]) -> None:
@@ -95,7 +102,8 @@ def write_accuracy_record(path: str | os.PathLike[str], record: dict[str, Any]) 
 
 def run_accuracy(ctx: AccuracyContext, out: str | os.PathLike[str], log: TextIO | None = sys.stderr) -> dict[str, Any]:
     """Train ctx.cell in a fresh process and write its record to `out`; returns the record."""
-    result = run_worker(ctx, log=log)
-    record = build_record(ctx, result, system_fingerprint())
+    with observe() as state:
+        result = run_worker(ctx, log=log)
+    record = build_record(ctx, result, system_fingerprint(), machine_state=state)
     write_accuracy_record(out, record)
     return record

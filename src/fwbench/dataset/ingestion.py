@@ -21,6 +21,7 @@ import orjson
 import polars as pl
 
 from fwbench import paths
+from fwbench.campaigns import CAMPAIGN_FILE
 from fwbench.dataset import store
 from fwbench.dataset.flatten import BATCH_TABLES, Batch
 from fwbench.dataset.metadata import write_datapackage
@@ -63,12 +64,14 @@ class _Known:
 
 
 def scan(raw_dir: Path) -> list[str]:
-    """Raw record paths (relative, posix) under raw_dir; hidden files (atomic-write temps) skipped."""
+    """Raw record paths (relative, posix) under raw_dir; hidden files (atomic-write temps) and the
+    campaigns' campaign.json files (workflow metadata, not runs) skipped."""
     found = []
     for dirpath, dirnames, filenames in os.walk(raw_dir):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         base = Path(dirpath).relative_to(raw_dir)
-        found.extend((base / f).as_posix() for f in filenames if f.endswith(".json") and not f.startswith("."))
+        found.extend((base / f).as_posix() for f in filenames
+                     if f.endswith(".json") and not f.startswith(".") and f != CAMPAIGN_FILE)
     return sorted(found)
 
 

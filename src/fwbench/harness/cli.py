@@ -65,7 +65,19 @@ def add_output_options(group: Any, record: str) -> None:
     group.add_argument("--grid-name")
     group.add_argument("--grid-version")
     group.add_argument("--grid-hash")
+    group.add_argument("--campaign-id", type=campaign_id_type,
+                       help="the campaign the run belongs to (see `fwbench campaign`); omitted for an ad-hoc run")
     group.add_argument("--repetition", type=int_type(0), default=0)
+
+
+def campaign_id_type(text: str) -> str:
+    """argparse type: a campaign id (fwbench.campaigns.ID_PATTERN)."""
+    from fwbench.campaigns import ID_PATTERN
+
+    if not ID_PATTERN.match(text):
+        raise argparse.ArgumentTypeError(f"invalid campaign id {text!r}; allowed: UTC time and 4 hex digits, "
+                                         "e.g. 20261129T223500Z-3f9a")
+    return text
 
 
 def exit_code(record: dict[str, Any], args: argparse.Namespace) -> int:
@@ -128,7 +140,8 @@ def handle_run(args: argparse.Namespace) -> int:
     if cell.framework == "torch" and cell.mode == "compile":
         cache_dir = os.path.abspath(args.compile_cache_dir or compile_cache_for(grid.name if grid else None))
     ctx = RunContext(cell=cell, seed=args.seed, warmup=args.warmup, steps=args.steps, timeout_s=args.timeout,
-                     grid=grid, repetition=args.repetition, compile_cache_dir=cache_dir,
+                     grid=grid, campaign_id=args.campaign_id, repetition=args.repetition,
+                     compile_cache_dir=cache_dir,
                      compile_cache_state=cache_dir_state(cache_dir) if cache_dir else "none")
     record = run_cell(ctx, args.out)
     _summary(record, args.out)

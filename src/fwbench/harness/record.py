@@ -41,6 +41,7 @@ class RunContext:
     steps: int
     timeout_s: float
     grid: GridRef | None = None
+    campaign_id: str | None = None  # the campaign (fwbench.campaigns) of a grid run
     repetition: int = 0
     compile_cache_dir: str | None = None
     compile_cache_state: str = "none"  # state of the directory before the run (cold/warm/none)
@@ -48,27 +49,35 @@ class RunContext:
     started_at: str = field(default_factory=utc_now)
 
 
+def grid_fields(grid: GridRef | None, campaign_id: str | None) -> dict[str, Any]:
+    """A record's `grid` (null for an ad-hoc run) and, for a campaign's run, its `campaign_id`
+    (shared by speed and accuracy records)."""
+    fields_ = {"grid": None if grid is None else {"name": grid.name, "version": grid.version, "hash": grid.hash}}
+    return {**fields_, "campaign_id": campaign_id} if campaign_id else fields_
+
+
 def _round(value: float | None, digits: int = 6) -> float | None:
     return None if value is None else round(float(value), digits)
 
 
-def build_record(ctx: RunContext, result: WorkerResult, system: dict[str, Any]) -> dict[str, Any]:
-    """A schema-valid record; throughput only for status ok."""
+def build_record(ctx: RunContext, result: WorkerResult, system: dict[str, Any],
+                 machine_state: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A schema-valid record; throughput only for status ok. `machine_state`
+    (fwbench.harness.machine_state) is left out when None."""
     memory = result.memory or {}
     ok = result.status == "ok"
     measured = [round(ms, 6) for ms in result.steps.get("measured_ms", [])]
     cache_state = ctx.compile_cache_state
     if ctx.compile_cache_dir and result.compile_cache_state:
         cache_state = result.compile_cache_state  # the framework's own hit/miss counters win
-    return {
+    record = {
         "schema_version": SCHEMA_VERSION,
         "run_id": ctx.run_id,
         "kind": "speed",
         "cell": ctx.cell.to_dict(),
         "cell_id": ctx.cell.cell_id,
         "seed": ctx.seed,
-        "grid": None if ctx.grid is None else {"name": ctx.grid.name, "version": ctx.grid.version,
-                                               "hash": ctx.grid.hash},
+        **grid_fields(ctx.grid, ctx.campaign_id),
         "repetition": ctx.repetition,
         "protocol": {"warmup_steps": ctx.warmup, "measured_steps": ctx.steps, "timeout_s": float(ctx.timeout_s)},
         "status": result.status,
@@ -89,3 +98,6 @@ def build_record(ctx: RunContext, result: WorkerResult, system: dict[str, Any]) 
         "compile_cache": {"state": cache_state, "dir": ctx.compile_cache_dir},
         "system": system,
     }
+    if machine_state is not None:
+        record["machine_state"] = machine_state
+    return record
