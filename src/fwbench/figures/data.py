@@ -13,7 +13,8 @@ import polars as pl
 
 #: Tables and views read from the database (written by fwbench.dataset and fwbench.stats).
 TABLES: tuple[str, ...] = ("runs", "run_summary", "steps", "systems", "steady_state", "cell_stats",
-                           "comparisons", "claims", "outliers", "accuracy_runs", "accuracy_epochs")
+                           "comparisons", "claims", "outliers", "accuracy_runs", "accuracy_epochs", "variance",
+                           "reproducibility", "campaign_claims")
 
 
 def _empty() -> pl.DataFrame:
@@ -35,6 +36,9 @@ class FigureData:
     outliers: pl.DataFrame = field(default_factory=_empty)
     accuracy_runs: pl.DataFrame = field(default_factory=_empty)
     accuracy_epochs: pl.DataFrame = field(default_factory=_empty)
+    variance: pl.DataFrame = field(default_factory=_empty)
+    reproducibility: pl.DataFrame = field(default_factory=_empty)
+    campaign_claims: pl.DataFrame = field(default_factory=_empty)
 
     @classmethod
     def from_db(cls, db: str | Path) -> "FigureData":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 
 def is_num(x: object) -> bool:
@@ -38,3 +39,9 @@ def speed_pct(ratio: object) -> str:
         return "–"
     r = float(ratio)  # type: ignore[arg-type]
     return f"{100 * (r - 1):.0f}% faster" if r >= 1 else f"{100 * (1 - r):.0f}% slower"
+
+
+def table(columns: list[str], rows: list[list[Any]], note: str = "") -> dict[str, Any]:
+    """A generated table {columns, rows, note}: every cell a string (None -> "–"); the Typst source
+    renders any such table with one function."""
+    return {"columns": columns, "rows": [[("–" if v is None else str(v)) for v in r] for r in rows], "note": note}

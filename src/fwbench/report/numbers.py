@@ -16,7 +16,9 @@ from fwbench import constants as C
 from fwbench.figures import common as F
 from fwbench.figures.data import FigureData
 from fwbench.report import fmt
+from fwbench.report.reproduction import reproduction_numbers
 from fwbench.report.tables import claims_main, speed_comparisons
+from fwbench.stats.claims import VERDICTS
 
 FAILED = ("failed", "oom", "timeout")
 #: Tie-breakers (those present) when one row is picked by a value: a comparison pair, a cell.
@@ -158,14 +160,15 @@ def claim_numbers(data: FigureData) -> dict[str, Any]:
     claims = claims_main(data.claims)
     if claims.height == 0:
         return {"n_claims": "0", "claims_sentence": "No claim was evaluated (the claims table is absent)."}
-    counts = {v: claims.filter(pl.col("verdict") == v).height for v in
-              ("supported", "contradicted", "no significant difference", "not testable here")}
+    counts = {v: claims.filter(pl.col("verdict") == v).height for v in VERDICTS}
     return {"n_claims": str(claims.height), **{f"n_{k.replace(' ', '_')}": str(n) for k, n in counts.items()},
             "claims_sentence": (f"Of {claims.height} claims from the source articles, {counts['supported']} "
                                 f"{'is' if counts['supported'] == 1 else 'are'} supported by these data, "
                                 f"{counts['contradicted']} contradicted, {counts['no significant difference']} "
-                                f"show no significant difference and {counts['not testable here']} cannot be "
-                                f"tested here.")}
+                                f"show no significant difference"
+                                + (f", {counts['not reproducible']} {'is' if counts['not reproducible'] == 1 else 'are'} "
+                                   "not reproducible (the campaigns disagree)" if counts["not reproducible"] else "")
+                                + f" and {counts['not testable here']} cannot be tested here.")}
 
 
 def accuracy_numbers(data: FigureData) -> dict[str, Any]:
@@ -201,7 +204,7 @@ def compute_numbers(data: FigureData) -> dict[str, Any]:
     """All numbers of the paper in one JSON-ready dict."""
     return {"dataset": dataset_numbers(data), "protocol": protocol_numbers(data), "speed": speed_numbers(data),
             **fastest_numbers(data), **cost_numbers(data), "claims": claim_numbers(data),
-            "accuracy": accuracy_numbers(data), "scope": _scope_note(data)}
+            "accuracy": accuracy_numbers(data), "reproduction": reproduction_numbers(data), "scope": _scope_note(data)}
 
 
 def _scope_note(data: FigureData) -> str:

@@ -17,10 +17,7 @@ from fwbench.figures import common as F
 from fwbench.figures.data import FigureData
 from fwbench.figures.forest import speed_ratios
 from fwbench.report import fmt
-
-
-def _table(columns: list[str], rows: list[list[Any]], note: str = "") -> dict[str, Any]:
-    return {"columns": columns, "rows": [[("–" if v is None else str(v)) for v in r] for r in rows], "note": note}
+from fwbench.report.reproduction import campaigns_table, reproducibility_table
 
 
 def speed_comparisons(comparisons: pl.DataFrame) -> pl.DataFrame:
@@ -38,7 +35,7 @@ def claims_main(claims: pl.DataFrame) -> pl.DataFrame:
 def systems_table(data: FigureData) -> dict[str, Any]:
     sysf = data.systems
     if F.require(sysf, ["system_id", "host_processor_model_name"], "systems"):
-        return _table(["system"], [], "no systems table")
+        return fmt.table(["system"], [], "no systems table")
     rows = []
     for s in sysf.sort("system_id").iter_rows(named=True):
         packages = json.loads(s["packages"]) if isinstance(s.get("packages"), str) else (s.get("packages") or {})
@@ -50,14 +47,14 @@ def systems_table(data: FigureData) -> dict[str, Any]:
         rows.append([s["system_id"], s["host_processor_model_name"], s.get("host_processor_core_count"),
                      fmt.num(s.get("host_memory_capacity_gb")), accel, s.get("operating_system"),
                      s.get("python_version"), software, s.get("n_runs")])
-    return _table(["system_id", "CPU", "cores", "memory (GB)", "accelerator", "OS", "Python", "packages", "runs"],
+    return fmt.table(["system_id", "CPU", "cores", "memory (GB)", "accelerator", "OS", "Python", "packages", "runs"],
                   rows)
 
 
 def grid_table(data: FigureData) -> dict[str, Any]:
     runs = data.runs
     if F.require(runs, ["model", "size", "phase", "framework", "mode", "status"], "runs"):
-        return _table(["model"], [], "no runs")
+        return fmt.table(["model"], [], "no runs")
     runs = F.with_variant(runs)
     rows = []
     for model in [m for m in C.MODELS if m in set(runs["model"].to_list())]:
@@ -70,7 +67,7 @@ def grid_table(data: FigureData) -> dict[str, Any]:
                 rows.append([model, size, phase, _vals(sub, "batch_size"), _vals(sub, "seq_len"),
                              _vals(sub, "threads"), _vals(sub, "device"), ", ".join(variants),
                              sub["cell_id"].n_unique(), f"{sub.filter(pl.col('status') == 'ok').height}/{sub.height}"])
-    return _table(["model", "size", "phase", "batch", "seq. len", "threads", "device", "framework/modes", "cells",
+    return fmt.table(["model", "size", "phase", "batch", "seq. len", "threads", "device", "framework/modes", "cells",
                    "ok/runs"], rows)
 
 
@@ -82,7 +79,7 @@ def results_table(data: FigureData) -> dict[str, Any]:
     stats = F.main_scope(data.cell_stats)
     need = ["model", "size", "phase", "framework", "mode", "throughput_sps_median", "n_runs", "n_ok"]
     if F.require(stats, need, "cell_stats"):
-        return _table(["cell"], [], "no cell statistics")
+        return fmt.table(["cell"], [], "no cell statistics")
     stats = F.with_variant(stats)
     extra = F.varying(stats, ["device", "threads", "batch_size", "seq_len"], within=["model", "size", "phase"])
     order = {v: i for i, v in enumerate(F.VARIANTS)}
@@ -98,7 +95,7 @@ def results_table(data: FigureData) -> dict[str, Any]:
                      fmt.ci(r["throughput_sps_median"], r.get("throughput_sps_low"), r.get("throughput_sps_high")),
                      fmt.num(r.get("first_step_s_median")), fmt.num(r.get("peak_rss_above_import_mb_median")),
                      f"{r['n_ok']}/{r['n_runs']}", r.get("n_excluded", 0)])
-    return _table(["model", "size", "phase", *extra, "framework/mode", "samples/s median [95% CI]",
+    return fmt.table(["model", "size", "phase", *extra, "framework/mode", "samples/s median [95% CI]",
                    "first step (s)", "peak RSS above import (MB)", "ok/runs", "excluded"], rows)
 
 
@@ -106,17 +103,17 @@ def exclusions_table(data: FigureData) -> dict[str, Any]:
     """Every run left out of step-time statistics, grouped by reason (failures and no steady state)."""
     steady = data.steady_state
     if F.require(steady, ["run_id", "ok", "reason"], "steady_state") or F.require(data.runs, ["run_id"], "runs"):
-        return _table(["reason", "runs"], [], "no steady-state table")
+        return fmt.table(["reason", "runs"], [], "no steady-state table")
     cells = F.with_variant(data.runs).select(["run_id", "model", "size", "phase", "variant"])
     bad = steady.filter(~pl.col("ok").fill_null(False)).join(cells, on="run_id", how="left")
     if bad.height == 0:
-        return _table(["reason", "runs", "cells"], [], "every run finished and reached a steady state")
+        return fmt.table(["reason", "runs", "cells"], [], "every run finished and reached a steady state")
     grouped = (bad.with_columns(cell=pl.concat_str([pl.col("model"), pl.col("size"), pl.col("phase"), pl.col("variant")],
                                                    separator=" "))
                .group_by("reason").agg(n=pl.len(), cells=pl.col("cell").unique().sort())
                .sort(["n", "reason"], descending=[True, False]))  # ties: by reason
     rows = [[r["reason"], r["n"], _shorten(", ".join(r["cells"]))] for r in grouped.iter_rows(named=True)]
-    return _table(["reason", "runs", "cells"], rows)
+    return fmt.table(["reason", "runs", "cells"], rows)
 
 
 def _shorten(text: str, limit: int = 160) -> str:
@@ -126,16 +123,17 @@ def _shorten(text: str, limit: int = 160) -> str:
 def claims_table(data: FigureData) -> dict[str, Any]:
     claims = claims_main(data.claims)
     if claims.height == 0:
-        return _table(["claim"], [], "no claims table; run `fwbench analyze`")
+        return fmt.table(["claim"], [], "no claims table; run `fwbench analyze`")
     rows = []
     for r in claims.iter_rows(named=True):
         cells = f"{r['n_cells']} cells, {r['n_runs']} runs" if r.get("n_cells") else "none"
         effect = fmt.ci(r.get("effect"), r.get("effect_low"), r.get("effect_high"))
         rows.append([r["claim_id"], r["claim"], r.get("ratio_definition") or r.get("metric"),
                      cells, effect, r.get("threshold"), r["verdict"], r.get("reason") or ""])
-    return _table(["id", "claim", "ratio", "cells", "effect [95% CI]", "threshold", "verdict", "reason"], rows)
+    return fmt.table(["id", "claim", "ratio", "cells", "effect [95% CI]", "threshold", "verdict", "reason"], rows)
 
 
 def compute_tables(data: FigureData) -> dict[str, dict[str, Any]]:
     return {"systems": systems_table(data), "grid": grid_table(data), "results": results_table(data),
-            "exclusions": exclusions_table(data), "claims": claims_table(data)}
+            "exclusions": exclusions_table(data), "claims": claims_table(data), "campaigns": campaigns_table(data),
+            "reproducibility": reproducibility_table(data)}

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import polars as pl
 
+from fwbench.campaigns import UNASSIGNED
 from fwbench.stats.accuracy import AccuracyAnalysis, analyze_accuracy, c08_verdict
 from fwbench.stats.bootstrap import N_RESAMPLES, SEED
 from fwbench.stats.cell_stats import cell_stats
@@ -23,6 +24,7 @@ from fwbench.stats.claims import Claim, evaluate_claims, load_claims
 from fwbench.stats.comparisons import EQUIVALENCE_MARGIN, compare
 from fwbench.stats.metrics import run_table, steady_state_table, steady_steps
 from fwbench.stats.outliers import tukey_outliers
+from fwbench.stats.reproducibility import analyze_campaigns, variance_components, with_campaign_verdicts
 
 REQUIRED_RUN_COLUMNS: tuple[str, ...] = (
     "run_id", "system_id", "cell_id", "repetition", "framework", "mode", "model", "size", "phase",
@@ -44,6 +46,12 @@ class Analysis:
     comparisons: pl.DataFrame
     claims: pl.DataFrame
     outliers: pl.DataFrame
+    #: per cell: shares of log-step-time variance from campaign, process and step
+    variance: pl.DataFrame = field(default_factory=pl.DataFrame)
+    #: each campaign judged on its own, and campaign pairs side by side (empty with one campaign)
+    campaign_claims: pl.DataFrame = field(default_factory=pl.DataFrame)
+    campaign_comparisons: pl.DataFrame = field(default_factory=pl.DataFrame)
+    reproducibility: pl.DataFrame = field(default_factory=pl.DataFrame)
     #: accuracy_final, accuracy_equivalence, accuracy_time_to_target (empty without accuracy runs)
     accuracy: dict[str, pl.DataFrame] = field(default_factory=dict)
 
@@ -89,10 +97,14 @@ def analyze(runs: pl.DataFrame, steps: pl.DataFrame, claims: list[Claim] | None 
     _check_columns(runs, REQUIRED_RUN_COLUMNS, "runs")
     _check_columns(steps, REQUIRED_STEP_COLUMNS, "steps")
     claims = load_claims() if claims is None else claims
+    if "campaign_id" not in runs.columns:  # frames built without ingest: one campaign
+        runs = runs.with_columns(pl.lit(UNASSIGNED).alias("campaign_id"))
     steady = steady_state_table(runs, steps)
     per_run = run_table(runs, steady)
-    comps = compare(per_run, steady_steps(steps, steady), margin=margin, seed=seed, n_resamples=n_resamples)
-    claims_table = evaluate_claims(claims, per_run, comps, seed=seed)
+    steps_by_run = steady_steps(steps, steady)
+    comps = compare(per_run, steps_by_run, margin=margin, seed=seed, n_resamples=n_resamples)
+    by_campaign = analyze_campaigns(claims, per_run, steps_by_run, seed=seed, n_resamples=n_resamples, margin=margin)
+    claims_table = with_campaign_verdicts(evaluate_claims(claims, per_run, comps, seed=seed), by_campaign.claims)
     accuracy: dict[str, pl.DataFrame] = {}
     if accuracy_runs is not None and accuracy_runs.height:
         epochs = accuracy_epochs if accuracy_epochs is not None else pl.DataFrame()
@@ -105,6 +117,10 @@ def analyze(runs: pl.DataFrame, steps: pl.DataFrame, claims: list[Claim] | None 
         comparisons=comps.table,
         claims=claims_table,
         outliers=tukey_outliers(per_run),
+        variance=variance_components(per_run, steps_by_run),
+        campaign_claims=by_campaign.claims,
+        campaign_comparisons=by_campaign.comparisons,
+        reproducibility=by_campaign.reproducibility,
         accuracy=accuracy,
     )
 
@@ -122,8 +138,8 @@ def write_analysis(result: Analysis, db_path: str | os.PathLike[str] | None,
                    out_dir: str | os.PathLike[str]) -> list[Path]:
     """Replace the analysis tables in the database, write Parquet + claims.json/.csv to out_dir.
 
-    An accuracy table without columns (no accuracy runs, or none that qualify) is dropped from the
-    database and out_dir, so no stale accuracy results outlive their runs. All tables go through
+    A table without columns (no accuracy runs, or none that qualify; one campaign, so no campaign
+    tables) is dropped from the database and out_dir, so no stale results outlive their runs. All tables go through
     one dataset.write_tables call, so datapackage.json is rebuilt once (each table gets its own
     cursor there: a write leaves its cursor's last result open).
     """
@@ -134,7 +150,9 @@ def write_analysis(result: Analysis, db_path: str | os.PathLike[str] | None,
     produced = result.tables()
     tables: dict[str, pl.DataFrame | None] = dict(produced)
     for name in ("accuracy_final", "accuracy_equivalence", "accuracy_time_to_target"):
-        if not produced.get(name, pl.DataFrame()).width:
+        tables.setdefault(name, None)  # absent without accuracy runs: drop what an earlier analysis left
+    for name, frame in produced.items():
+        if not frame.width:
             tables[name] = None  # None drops the table and its Parquet file
     con = dataset.connect(db_path)
     try:

@@ -35,7 +35,8 @@ from fwbench.stats.metrics import KEY_FIELDS, METRICS, in_scope, scopes
 CLAIM_METRICS: tuple[str, ...] = ("step_time", "throughput", "first_step", "first_step_warm", "memory",
                                   "device_memory", "accuracy")
 REQUIREMENTS: tuple[str, ...] = ("multi_worker",)
-VERDICTS: tuple[str, ...] = ("supported", "contradicted", "no significant difference", "not testable here")
+VERDICTS: tuple[str, ...] = ("supported", "contradicted", "no significant difference", "not testable here",
+                             "not reproducible")
 _STRING_FILTERS = {"model": C.MODELS, "size": tuple(sorted({s for v in C.SIZES.values() for s in v})),
                    "phase": C.PHASES, "device": C.DEVICES, "dtype": C.DTYPES}
 _INT_FILTERS = ("batch_size", "seq_len", "threads")

@@ -1,0 +1,99 @@
+"""The paper's "Does it reproduce?" section: its numbers and tables, from the campaigns in the data.
+
+Campaigns (fwbench.campaigns) are executions of a grid on one machine; fwbench.stats judges each on
+its own (campaign_claims), sets campaign pairs side by side (reproducibility) and splits each
+cell's variance into campaign, process and step shares (variance). Nothing here is typed by hand:
+with one campaign the section says so and shows what a single campaign can (process vs step).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import polars as pl
+
+from fwbench.figures import common as F
+from fwbench.figures.data import FigureData
+from fwbench.report import fmt
+
+#: Claims quoted first in the campaign-versus-campaign table (the framework-speed claims).
+HEADLINE_CLAIMS: tuple[str, ...] = ("C01", "C02", "C03", "C04")
+
+
+def campaign_rows(data: FigureData) -> pl.DataFrame:
+    """One row per campaign: host, first and last run, runs, and the median canary where recorded."""
+    runs = data.runs
+    if F.require(runs, ["campaign_id", "system_id", "started_at", "run_id"], "runs"):
+        return pl.DataFrame()
+    canary = [pl.col("canary_ms").median().alias("canary_ms")] if "canary_ms" in runs.columns else []
+    return (runs.group_by("campaign_id", "system_id")
+            .agg(pl.col("started_at").min().alias("first_run"), pl.col("started_at").max().alias("last_run"),
+                 pl.len().alias("runs"), *canary)
+            .sort("campaign_id", "system_id"))
+
+
+def campaigns_table(data: FigureData) -> dict[str, Any]:
+    rows = campaign_rows(data)
+    if rows.height == 0:
+        return fmt.table(["campaign"], [], "no runs")
+    out = [[r["campaign_id"], r["system_id"], f"{r['first_run']:%Y-%m-%d %H:%M}", f"{r['last_run']:%H:%M}",
+            r["runs"], fmt.num(r.get("canary_ms")) if r.get("canary_ms") is not None else "not recorded"]
+           for r in rows.iter_rows(named=True)]
+    return fmt.table(["campaign", "host", "first run (UTC)", "last run", "runs", "canary median (ms)"], out)
+
+
+def reproducibility_table(data: FigureData) -> dict[str, Any]:
+    """Claims judged per campaign, campaign pairs side by side; headline claims first."""
+    repro = data.reproducibility
+    if F.require(repro, ["kind", "id", "campaign_a", "campaign_b"], "reproducibility") or \
+            repro.filter(pl.col("kind") == "claim").height == 0:
+        n = campaign_rows(data).height
+        return fmt.table(["claim"], [], f"{n} campaign(s) in the data: a campaign-versus-campaign table needs two")
+    claims = repro.filter(pl.col("kind") == "claim").with_columns(
+        head=~pl.col("id").is_in(list(HEADLINE_CLAIMS))).sort("head", "id", "campaign_a", "campaign_b")
+    rows = []
+    for r in claims.iter_rows(named=True):
+        agree = {True: "yes", False: "no", None: "–"}[r["agree"]]
+        rows.append([r["id"], f"{r['campaign_a']} vs {r['campaign_b']}",
+                     f"{r['verdict_a']} {fmt.ci(r['effect_a'], r['low_a'], r['high_a'])}",
+                     f"{r['verdict_b']} {fmt.ci(r['effect_b'], r['low_b'], r['high_b'])}",
+                     fmt.ci(r["ratio_b_over_a"], r["ratio_low"], r["ratio_high"]), agree])
+    return fmt.table(["claim", "campaigns (A vs B)", "A: verdict, effect [95% CI]", "B: verdict, effect [95% CI]",
+                   "B/A [95% CI]", "same verdict"], rows)
+
+
+def reproduction_numbers(data: FigureData) -> dict[str, Any]:
+    """Campaign counts, how many claims hold across campaigns, and the median variance shares."""
+    campaigns = campaign_rows(data)
+    n = campaigns.height
+    out: dict[str, Any] = {"n_campaigns": str(n)}
+    variance = data.variance
+    shares = ""
+    if not F.require(variance, ["process_share", "step_share"], "variance") and variance.height:
+        parts = []
+        if "campaign_share" in variance.columns and variance["campaign_share"].drop_nulls().len():
+            parts.append(f"campaigns {fmt.pct(variance['campaign_share'].drop_nulls().median(), 0)}")
+        parts.append(f"processes {fmt.pct(variance['process_share'].drop_nulls().median(), 0)}")
+        parts.append(f"steps within a process {fmt.pct(variance['step_share'].drop_nulls().median(), 0)}")
+        shares = (f" Over {variance.height} cells, the median share of the variance of log step time is: "
+                  + ", ".join(parts) + ".")
+    repro = data.reproducibility
+    pairs = repro.filter(pl.col("kind") == "claim") if "kind" in repro.columns else pl.DataFrame()
+    if n < 2 or pairs.height == 0:
+        out["reproduction_sentence"] = (
+            f"The dataset holds {n} campaign{'s' if n != 1 else ''}, so no verdict can yet be checked against "
+            f"another day; each verdict below rests on a single campaign." + shares)
+        return out
+    testable = pairs.filter(pl.col("agree").is_not_null())
+    disagree = testable.filter(~pl.col("agree"))
+    claims = data.claims
+    not_repro = (claims.filter((pl.col("system_id") == F.POOLED) & (pl.col("verdict") == "not reproducible"))
+                 if "verdict" in claims.columns else claims)
+    out.update(n_claim_pairs=str(testable.height), n_disagree=str(disagree.height),
+               n_not_reproducible=str(not_repro.height))
+    out["reproduction_sentence"] = (
+        f"The dataset holds {n} campaigns. Judged campaign by campaign, {testable.height - disagree.height} of "
+        f"{testable.height} testable claim/campaign pairs give the same verdict; "
+        f"{not_repro.height} claim{' is' if not_repro.height == 1 else 's are'} therefore not reproducible "
+        f"(@tab-reproducibility)." + shares)
+    return out
