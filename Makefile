@@ -33,14 +33,14 @@ paper: setup       ## the paper from the runs already shipped: no measuring
 	$(BIN)/dvc pull --quiet
 	$(SNAKEMAKE) --cores all --config measure=false $(SNAKEMAKE_ARGS)
 
-reference: setup   ## maintainers, quiet machine: measure the default grid, version it in DVC, push, stage
+reference: setup   ## maintainers, quiet machine: measure a campaign of the default grid (or finish this host's unfinished one), version it in DVC, push, stage
 	@start=$$(date +%s); \
 	$(SNAKEMAKE) --cores all --config grid=default $(SNAKEMAKE_ARGS) || exit 1; \
-	echo "default grid + paper: $$(( $$(date +%s) - start )) s wall, $$(ls data/raw/default/$$($(BIN)/fwbench system-id)/*/rep-*.json | wc -l) run records"
-	sid=$$($(BIN)/fwbench system-id); \
-	$(BIN)/dvc add data/raw/default/$$sid && $(BIN)/dvc commit --force --quiet && $(BIN)/dvc push && \
-	git add data/raw/default/$$sid.dvc data/raw/default/.gitignore dvc.lock data/dvc-store && \
-	echo "staged: git commit -m 'reference runs of the default grid on system $$sid'"
+	dir=$$($(BIN)/fwbench campaign list default --newest) || exit 1; \
+	echo "default grid + paper: $$(( $$(date +%s) - start )) s wall, $$(ls $$dir/*/rep-*.json | wc -l) run records in $$dir"; \
+	$(BIN)/dvc add $$dir && $(BIN)/dvc commit --force --quiet && $(BIN)/dvc push && \
+	git add $$dir.dvc $$(dirname $$dir)/.gitignore dvc.lock data/dvc-store && \
+	echo "staged: git commit -m 'campaign $$(basename $$dir) of the default grid on system $$(basename $$(dirname $$dir))'"
 
 clean-venv:
 	rm -rf $(VENV)

@@ -123,3 +123,22 @@ def test_variance_of_the_real_pipeline_has_a_row_per_usable_cell() -> None:
     assert table.height == 2 and set(table["n_campaigns"].to_list()) == {2}
     shares = table.select(pl.sum_horizontal("campaign_share", "process_share", "step_share")).to_series()
     assert all(s == pytest.approx(1.0) for s in shares)
+
+
+def test_runs_off_their_campaigns_canary_or_steal_are_flagged_not_dropped() -> None:
+    from fwbench.stats.machine_flags import machine_flags
+
+    runs = pl.DataFrame({
+        "run_id": [f"r{i}" for i in range(8)], "system_id": ["s"] * 8, "cell_id": ["c"] * 8,
+        "campaign_id": ["A"] * 4 + ["B"] * 4,
+        "canary_ms": [4.5, 4.6, 4.4, 6.0, 9.0, 9.1, 8.9, 9.0],  # r3 slow for A; B slow throughout (no flag)
+        "steal_pct": [0.0, 0.1, 0.0, 0.0, 1.0, 1.2, 6.0, 1.1],  # r6 lost CPU to steal
+    })
+    flags = machine_flags(runs)
+    assert flags.height == 8
+    assert flags.filter(pl.col("flagged"))["run_id"].to_list() == ["r3", "r6"]
+    reasons = dict(flags.select("run_id", "reason").iter_rows())
+    assert reasons["r3"].startswith("canary 1.32x")  # 6.0 / median 4.55 and reasons["r6"].startswith("steal 6.0%")
+    legacy = runs.with_columns(pl.lit(None, dtype=pl.Float64).alias("canary_ms"),
+                               pl.lit(None, dtype=pl.Float64).alias("steal_pct"))
+    assert machine_flags(legacy).height == 0  # runs before the machine state was recorded: nothing to judge

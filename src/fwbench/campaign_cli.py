@@ -28,6 +28,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     listing.add_argument("grid", help="grid name or path")
     listing.add_argument("--raw", default=str(RAW_DIR), type=Path, help="raw run directory (default: %(default)s)")
     listing.add_argument("--system-id", default=None, help="host (default: this host)")
+    listing.add_argument("--newest", action="store_true",
+                         help="print only the newest campaign's directory (for scripts, e.g. `make reference`)")
     listing.set_defaults(func=_list)
 
 
@@ -76,6 +78,13 @@ def _list(args: argparse.Namespace) -> int:
         return 2
     sid = args.system_id or system_id()
     host = campaigns.host_dir(args.raw, plan.grid.name, sid)
+    if args.newest:
+        states = campaigns.campaigns_of(host, plan)
+        if not states:
+            print(f"fwbench campaign list: no campaign of grid {plan.grid.name} under {host}", file=sys.stderr)
+            return 1
+        print(states[-1].directory)
+        return 0
     print("campaign_id\truns\tplanned\tstatus")
     for state in campaigns.campaigns_of(host, plan):
         status = "finished" if state.finished else "unfinished"

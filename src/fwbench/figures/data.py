@@ -14,7 +14,7 @@ import polars as pl
 #: Tables and views read from the database (written by fwbench.dataset and fwbench.stats).
 TABLES: tuple[str, ...] = ("runs", "run_summary", "steps", "systems", "steady_state", "cell_stats",
                            "comparisons", "claims", "outliers", "accuracy_runs", "accuracy_epochs", "variance",
-                           "reproducibility", "campaign_claims")
+                           "reproducibility", "campaign_claims", "machine_flags")
 
 
 def _empty() -> pl.DataFrame:
@@ -39,6 +39,7 @@ class FigureData:
     variance: pl.DataFrame = field(default_factory=_empty)
     reproducibility: pl.DataFrame = field(default_factory=_empty)
     campaign_claims: pl.DataFrame = field(default_factory=_empty)
+    machine_flags: pl.DataFrame = field(default_factory=_empty)
 
     @classmethod
     def from_db(cls, db: str | Path) -> "FigureData":

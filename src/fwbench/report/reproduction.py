@@ -15,6 +15,9 @@ import polars as pl
 from fwbench.figures import common as F
 from fwbench.figures.data import FigureData
 from fwbench.report import fmt
+from fwbench.stats.machine_flags import CANARY_TOLERANCE, STEAL_MARGIN_PCT
+
+MACHINE_TOLERANCE = f"{CANARY_TOLERANCE:.0%} in canary time or {STEAL_MARGIN_PCT:g} points in CPU steal"
 
 #: Claims quoted first in the campaign-versus-campaign table (the framework-speed claims).
 HEADLINE_CLAIMS: tuple[str, ...] = ("C01", "C02", "C03", "C04")
@@ -66,7 +69,7 @@ def reproduction_numbers(data: FigureData) -> dict[str, Any]:
     """Campaign counts, how many claims hold across campaigns, and the median variance shares."""
     campaigns = campaign_rows(data)
     n = campaigns.height
-    out: dict[str, Any] = {"n_campaigns": str(n)}
+    out: dict[str, Any] = {"n_campaigns": str(n), **flag_numbers(data)}
     variance = data.variance
     shares = ""
     if not F.require(variance, ["process_share", "step_share"], "variance") and variance.height:
@@ -82,7 +85,7 @@ def reproduction_numbers(data: FigureData) -> dict[str, Any]:
     if n < 2 or pairs.height == 0:
         out["reproduction_sentence"] = (
             f"The dataset holds {n} campaign{'s' if n != 1 else ''}, so no verdict can yet be checked against "
-            f"another day; each verdict below rests on a single campaign." + shares)
+            f"another day; each verdict below rests on a single campaign. {out['flags_sentence']}" + shares)
         return out
     testable = pairs.filter(pl.col("agree").is_not_null())
     disagree = testable.filter(~pl.col("agree"))
@@ -95,5 +98,18 @@ def reproduction_numbers(data: FigureData) -> dict[str, Any]:
         f"The dataset holds {n} campaigns. Judged campaign by campaign, {testable.height - disagree.height} of "
         f"{testable.height} testable claim/campaign pairs give the same verdict; "
         f"{not_repro.height} claim{' is' if not_repro.height == 1 else 's are'} therefore not reproducible "
-        f"(@tab-reproducibility)." + shares)
+        f"(@tab-reproducibility). {out['flags_sentence']}" + shares)
     return out
+
+
+def flag_numbers(data: FigureData) -> dict[str, str]:
+    """How many runs the canary or steal flagged (fwbench.stats.machine_flags)."""
+    flags = data.machine_flags
+    if F.require(flags, ["flagged", "run_id"], "machine_flags") or flags.height == 0:
+        return {"n_flagged": "0", "flags_sentence": "No run in the dataset recorded the machine's state (canary, "
+                                                    "steal): they predate it."}
+    flagged = flags.filter(pl.col("flagged")).height
+    return {"n_flagged": str(flagged), "flags_sentence": (
+        f"Of {flags.height} runs with a recorded canary and steal, {flagged} ran while the machine was off its "
+        f"campaign's median by more than {MACHINE_TOLERANCE}; they are flagged in the `machine_flags` table, "
+        f"not removed.")}

@@ -23,6 +23,7 @@ from fwbench.stats.cell_stats import cell_stats
 from fwbench.stats.claims import Claim, evaluate_claims, load_claims
 from fwbench.stats.comparisons import EQUIVALENCE_MARGIN, compare
 from fwbench.stats.metrics import run_table, steady_state_table, steady_steps
+from fwbench.stats.machine_flags import machine_flags
 from fwbench.stats.outliers import tukey_outliers
 from fwbench.stats.reproducibility import analyze_campaigns, variance_components, with_campaign_verdicts
 
@@ -48,6 +49,8 @@ class Analysis:
     outliers: pl.DataFrame
     #: per cell: shares of log-step-time variance from campaign, process and step
     variance: pl.DataFrame = field(default_factory=pl.DataFrame)
+    #: runs whose canary or steal departs from their campaign's median (flagged, never dropped)
+    machine_flags: pl.DataFrame = field(default_factory=pl.DataFrame)
     #: each campaign judged on its own, and campaign pairs side by side (empty with one campaign)
     campaign_claims: pl.DataFrame = field(default_factory=pl.DataFrame)
     campaign_comparisons: pl.DataFrame = field(default_factory=pl.DataFrame)
@@ -118,6 +121,7 @@ def analyze(runs: pl.DataFrame, steps: pl.DataFrame, claims: list[Claim] | None 
         claims=claims_table,
         outliers=tukey_outliers(per_run),
         variance=variance_components(per_run, steps_by_run),
+        machine_flags=machine_flags(runs),
         campaign_claims=by_campaign.claims,
         campaign_comparisons=by_campaign.comparisons,
         reproducibility=by_campaign.reproducibility,

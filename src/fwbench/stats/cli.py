@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from fwbench.options import add_db_option
 from fwbench import constants as C
+
+if TYPE_CHECKING:  # polars is imported by the handler only: `fwbench --help` stays quick
+    import polars as pl
 from fwbench.paths import ANALYSIS_OUT_DIR, CLAIMS_FILE
 
 
@@ -54,6 +58,14 @@ def _analyze(args: argparse.Namespace) -> int:
     excluded = result.steady_state.filter(~result.steady_state.get_column("ok").fill_null(False)).height
     print(f"analyzed {result.steady_state.height} runs ({excluded} without steady state or not ok), "
           f"{result.cell_stats.height} cell rows, {result.comparisons.height} comparisons, "
-          f"{result.outliers.height} outliers, {frames['accuracy_runs'].height} accuracy runs; claims: " + ", ".join(f"{v} {n}" for v, n in counts)
+          f"{result.outliers.height} outliers, {frames['accuracy_runs'].height} accuracy runs, "
+          f"{_flagged(result.machine_flags)}; claims: " + ", ".join(f"{v} {n}" for v, n in counts)
           + f"; wrote {args.out_dir}")
     return 0
+
+
+def _flagged(flags: "pl.DataFrame") -> str:
+    """'3 of 140 runs flagged by canary or steal' (or that no run recorded the machine's state)."""
+    if flags.height == 0:
+        return "no run recorded a canary"
+    return f"{flags.filter(flags['flagged']).height} of {flags.height} runs flagged by canary or steal"
