@@ -8,6 +8,7 @@ a second host. A second copy is killed mid-grid and restarted: no run lost or du
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import time
@@ -35,6 +36,8 @@ class SmokeRun:
         self.cells = grid_cells(root, "smoke")
         grid = load_grid("smoke", grids_dir=root / "workflow" / "grids")
         self.n_accuracy_jobs = plan(grid).counts()["accuracy"]
+        campaign_dirs = sorted(p for p in self.raw.iterdir() if p.is_dir()) if self.raw.is_dir() else []
+        self.campaign = campaign_dirs[0].name if len(campaign_dirs) == 1 else None  # the one campaign measured
 
 
 @pytest.fixture(scope="module")
@@ -63,6 +66,10 @@ def test_smoke_workflow_builds_every_stage(smoke: SmokeRun) -> None:
         read_record(path, schema=record["kind"] if record["kind"] == "accuracy" else "run")  # schema-valid
         assert record["cell_id"] == path.parent.name and path.name == f"rep-{record['repetition']}.json"
         assert record["grid"]["name"] == "smoke" and record["system"]["system_id"] == smoke.system_id
+        assert record["campaign_id"] == smoke.campaign == path.parent.parent.name  # one campaign, its directory
+        assert record["machine_state"]["canary_ms"] > 0 and record["system"]["fingerprint_version"] == 2
+    campaign = read_record(smoke.raw / smoke.campaign / "campaign.json", schema="campaign")
+    assert campaign["campaign_id"] == smoke.campaign and campaign["machine_state"]["canary_ms"] > 0
     assert (smoke.root / "data" / "results.duckdb").is_file()
     for stage_output in ("data/analysis", "paper/build/figures", "paper/build/paper.pdf"):
         assert (smoke.root / stage_output).exists(), stage_output
@@ -77,9 +84,14 @@ def test_runs_are_interleaved_and_never_overlap(smoke: SmokeRun) -> None:
         assert _interval(earlier)[1] <= _interval(later)[0], "two timing runs overlapped"
 
 
-def test_complete_run_leaves_nothing_to_do(smoke: SmokeRun) -> None:
-    proc = snakemake(smoke.root, "-n", "--config", "grid=smoke")
+def test_a_finished_campaign_is_never_redone_reproducing_measures_a_new_one(smoke: SmokeRun) -> None:
+    proc = snakemake(smoke.root, "-n", "--config", "grid=smoke", f"campaign={smoke.campaign}")  # complete
     assert nothing_to_do(proc), proc.stdout[-3000:]
+    assert nothing_to_do(snakemake(smoke.root, "-n", "--config", "grid=smoke", "measure=false"))
+    again = snakemake(smoke.root, "-n", "--config", "grid=smoke", "--", "runs")  # what `make reproduce` plans
+    outputs = re.findall(r"^\s+output: (data/raw/\S+)$", again.stdout, re.M)
+    assert outputs and not [o for o in outputs if smoke.campaign in o]
+    assert len({Path(o).parts[4] for o in outputs}) == 1  # all in one new campaign
 
 
 def test_editing_the_grid_adds_only_the_new_runs(smoke: SmokeRun) -> None:
@@ -91,8 +103,8 @@ def test_editing_the_grid_adds_only_the_new_runs(smoke: SmokeRun) -> None:
     data["cells"].append({"name": "new", "frameworks": {"torch": ["eager"]}, "models": {"lstm": ["tiny"]},
                           "phases": ["infer"], "batch_sizes": [4], "seq_lens": [8], "threads": [1]})
     try:
-        grid_file.write_text(yaml.safe_dump(data))
-        proc = snakemake(smoke.root, "-n", "--config", "grid=smoke", "--", "runs")
+        grid_file.write_text(yaml.safe_dump(data))  # extending the measured campaign with the edited grid
+        proc = snakemake(smoke.root, "-n", "--config", "grid=smoke", f"campaign={smoke.campaign}", "--", "runs")
     finally:
         grid_file.write_text(original)
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -111,9 +123,10 @@ def test_runs_from_two_hosts_are_pooled_in_the_dataset(smoke: SmokeRun) -> None:
     assert other["system_id"] != smoke.system_id
     write_dataset(smoke.root / "data" / "raw", {base_cell(size="tiny", batch_size=8): 20.0}, reps=2,
                   grid_name="smoke", system=other)
-    dry = snakemake(smoke.root, "-n", "--config", "grid=smoke", "--", "dataset")
+    dry = snakemake(smoke.root, "-n", "--config", "grid=smoke", f"campaign={smoke.campaign}", "--", "dataset")
     assert "ingest_runs" in dry.stdout and "run_benchmark" not in dry.stdout  # no rerun of this host's runs
-    snakemake(smoke.root, "--cores", "all", "--config", "grid=smoke", "--", "dataset", check=True)
+    snakemake(smoke.root, "--cores", "all", "--config", "grid=smoke", f"campaign={smoke.campaign}", "--", "dataset",
+              check=True)
     import duckdb
 
     con = duckdb.connect(str(smoke.root / "data" / "results.duckdb"), read_only=True)
@@ -177,11 +190,13 @@ def test_killed_run_restarts_without_losing_or_duplicating_runs(checkout_copy: P
     statuses = {(r["cell"]["device"], r["status"]) for r in after.values()}
     assert {s for d, s in statuses if d == "cpu"} == {"ok"}
     assert "ok" not in {s for d, s in statuses if d == "cuda"}  # the failure is a record; the grid went on
-    assert nothing_to_do(snakemake(root, "-n", "--config", "grid=resume", "--", "runs"))
+    campaigns = {p.parent.parent.name for p in after}
+    assert len(campaigns) == 1  # the restart resumed the crashed campaign instead of starting another
+    assert nothing_to_do(snakemake(root, "-n", "--config", "grid=resume", f"campaign={campaigns.pop()}", "--", "runs"))
 
 
 def test_reference_procedure_leaves_dvc_and_snakemake_clean(smoke: SmokeRun) -> None:
-    """What `make reference` does after the grid ran: dvc add the host dir, dvc commit, push."""
+    """What `make reference` does after the grid ran: dvc add the campaign's dir, dvc commit, push."""
     from helpers.workflow import REPO, dvc, run
 
     root = smoke.root
@@ -189,16 +204,17 @@ def test_reference_procedure_leaves_dvc_and_snakemake_clean(smoke: SmokeRun) -> 
     run(root, "git", "init", "-q", "-b", "main", check=True)
     run(root, *git, "add", "-A", "--", ".", ":!data/raw", check=True)  # new runs go to DVC, not git
     run(root, *git, "commit", "-q", "-m", "copy", check=True)
-    raw_dirs = sorted(p for p in (root / "data" / "raw" / "smoke").iterdir() if p.is_dir())
+    raw_dirs = [smoke.raw / smoke.campaign]  # one .dvc per campaign
     for directory in raw_dirs:
         dvc(root, "add", "-q", str(directory.relative_to(root)))
-    snakemake(root, "--cores", "all", "--config", "grid=smoke", check=True)  # pooled runs: stages current
+    snakemake(root, "--cores", "all", "--config", "grid=smoke", f"campaign={smoke.campaign}", check=True)
     dvc(root, "commit", "-f", "-q")
     pointers = [str(d.with_suffix(".dvc").relative_to(root)) for d in raw_dirs]
     assert "Data and pipelines are up to date." in dvc(root, "status", *pointers).stdout
     # DVC's one stage hands the build to Snakemake: always run, nothing of its own to go stale
     assert dvc(root, "status").stdout.split() == ["build:", "always", "changed"]
-    assert nothing_to_do(snakemake(root, "-n", "--config", "grid=smoke"))  # dvc add left the runs alone
+    # dvc add left the runs alone
+    assert nothing_to_do(snakemake(root, "-n", "--config", "grid=smoke", f"campaign={smoke.campaign}"))
     assert yaml.safe_load((root / "dvc.lock").read_text()) == yaml.safe_load((REPO / "dvc.lock").read_text())
     dvc(root, "push", "-q")
     assert any((root / "data" / "dvc-store").rglob("*"))
