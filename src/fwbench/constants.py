@@ -60,3 +60,6 @@ BOOTSTRAP_RESAMPLES = 2000
 MIN_BOOTSTRAP_RESAMPLES = 100
 #: Margin of the per-comparison TOST, as a fraction of the ratio (0.05 = within 5%).
 EQUIVALENCE_MARGIN = 0.05
+
+#: Minutes of measuring the default grid may take on the 2-core reference machine (protocol sizing).
+MEASURING_BUDGET_MIN = 30.0

@@ -212,7 +212,7 @@ def _estimate(args: argparse.Namespace) -> int:
         return 2
     sid = args.system_id or system_id()
     records = []
-    for path in sorted(Path(args.raw).glob(f"*/{sid}/*/rep-*.json")):
+    for path in sorted(Path(args.raw).glob(f"*/{sid}/**/rep-*.json")):  # any campaign, or the old layout
         with open(path, encoding="utf-8") as fh:
             records.append(json.load(fh))
     est = estimate(grid, records, args.cores)

@@ -16,7 +16,7 @@ from fwbench import constants as C
 from fwbench.figures import common as F
 from fwbench.figures.data import FigureData
 from fwbench.report import fmt
-from fwbench.report.reproduction import reproduction_numbers
+from fwbench.report.reproduction import reproduction_numbers, sizing_numbers
 from fwbench.report.tables import claims_main, speed_comparisons
 from fwbench.stats.claims import VERDICTS
 
@@ -204,7 +204,8 @@ def compute_numbers(data: FigureData) -> dict[str, Any]:
     """All numbers of the paper in one JSON-ready dict."""
     return {"dataset": dataset_numbers(data), "protocol": protocol_numbers(data), "speed": speed_numbers(data),
             **fastest_numbers(data), **cost_numbers(data), "claims": claim_numbers(data),
-            "accuracy": accuracy_numbers(data), "reproduction": reproduction_numbers(data), "scope": _scope_note(data)}
+            "accuracy": accuracy_numbers(data), "reproduction": reproduction_numbers(data),
+            "sizing": sizing_numbers(data), "scope": _scope_note(data)}
 
 
 def _scope_note(data: FigureData) -> str:

@@ -15,7 +15,9 @@ import polars as pl
 from fwbench.figures import common as F
 from fwbench.figures.data import FigureData
 from fwbench.report import fmt
+from fwbench import constants as C
 from fwbench.stats.machine_flags import CANARY_TOLERANCE, STEAL_MARGIN_PCT
+from fwbench.stats.protocol_sizing import CANDIDATE_REPS, TARGET_HALF_WIDTH, TARGET_STEADY_SHARE, recommend
 
 MACHINE_TOLERANCE = f"{CANARY_TOLERANCE:.0%} in canary time or {STEAL_MARGIN_PCT:g} points in CPU steal"
 
@@ -111,5 +113,25 @@ def flag_numbers(data: FigureData) -> dict[str, str]:
     flagged = flags.filter(pl.col("flagged")).height
     return {"n_flagged": str(flagged), "flags_sentence": (
         f"Of {flags.height} runs with a recorded canary and steal, {flagged} ran while the machine was off its "
-        f"campaign's median by more than {MACHINE_TOLERANCE}; they are flagged in the `machine_flags` table, "
+        f"campaign's median by more than {MACHINE_TOLERANCE}; they are flagged in the machine_flags table, "
         f"not removed.")}
+
+
+def sizing_numbers(data: FigureData) -> dict[str, str]:
+    """The protocol the measured runs call for (fwbench.stats.protocol_sizing) within the time budget."""
+    pick = recommend(data.protocol_sizing, C.MEASURING_BUDGET_MIN) if data.protocol_sizing.width else None
+    if pick is None:
+        return {"sizing_sentence": "No run in the dataset can size the protocol."}
+    full = pick["repetitions_for_95pct_of_cells"]
+    return {
+        "warmup": str(pick["warmup"]), "measured": str(pick["measured"]), "repetitions": str(pick["repetitions"]),
+        "sizing_sentence": (
+            f"Sized from the {pick['n_transients']} placed transients and {pick['n_cells']} cells of these runs "
+            f"(steps observed up to {pick['max_observed_steps']} per run, so later level changes cannot be seen): "
+            f"{pick['warmup']} warm-up and {pick['measured']} measured steps give a steady state in "
+            f"{fmt.pct(pick['steady_share'], 0)} of runs (target {fmt.pct(TARGET_STEADY_SHARE, 0)}); within "
+            f"{C.MEASURING_BUDGET_MIN:g} minutes of measuring, {pick['repetitions']} repetitions per cell "
+            f"(predicted {pick['minutes']:.0f} min) bring {fmt.pct(pick['cells_within_target'], 0)} of cells to a "
+            f"95% CI of ±{fmt.pct(TARGET_HALF_WIDTH, 0)} or better (median ±{fmt.pct(pick['median_half_width'], 1)}); "
+            + (f"all but 5% of cells would need {full}." if full else
+               f"no candidate up to {max(CANDIDATE_REPS)} repetitions brings 95% of cells there."))}

@@ -25,6 +25,7 @@ from fwbench.stats.comparisons import EQUIVALENCE_MARGIN, compare
 from fwbench.stats.metrics import run_table, steady_state_table, steady_steps
 from fwbench.stats.machine_flags import machine_flags
 from fwbench.stats.outliers import tukey_outliers
+from fwbench.stats.protocol_sizing import accuracy_seconds, size_protocol
 from fwbench.stats.reproducibility import analyze_campaigns, variance_components, with_campaign_verdicts
 
 REQUIRED_RUN_COLUMNS: tuple[str, ...] = (
@@ -51,6 +52,8 @@ class Analysis:
     variance: pl.DataFrame = field(default_factory=pl.DataFrame)
     #: runs whose canary or steal departs from their campaign's median (flagged, never dropped)
     machine_flags: pl.DataFrame = field(default_factory=pl.DataFrame)
+    #: candidate protocols (warm-up, measured steps, repetitions) with predicted steady share, CI and minutes
+    protocol_sizing: pl.DataFrame = field(default_factory=pl.DataFrame)
     #: each campaign judged on its own, and campaign pairs side by side (empty with one campaign)
     campaign_claims: pl.DataFrame = field(default_factory=pl.DataFrame)
     campaign_comparisons: pl.DataFrame = field(default_factory=pl.DataFrame)
@@ -122,6 +125,7 @@ def analyze(runs: pl.DataFrame, steps: pl.DataFrame, claims: list[Claim] | None 
         outliers=tukey_outliers(per_run),
         variance=variance_components(per_run, steps_by_run),
         machine_flags=machine_flags(runs),
+        protocol_sizing=size_protocol(runs, steady, per_run, accuracy_seconds(accuracy_runs)),
         campaign_claims=by_campaign.claims,
         campaign_comparisons=by_campaign.comparisons,
         reproducibility=by_campaign.reproducibility,
