@@ -9,9 +9,13 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from fwbench import campaigns
 from fwbench.paths import GRIDS_DIR, RAW_DIR
+
+if TYPE_CHECKING:  # the grid and planning modules load only when a campaign command runs
+    from fwbench.jobs import Plan
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -33,7 +37,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     listing.set_defaults(func=_list)
 
 
-def _plan(args: argparse.Namespace):  # noqa: ANN202 - fwbench.jobs.Plan or None
+def _plan(args: argparse.Namespace) -> Plan | None:
     from fwbench import grid as fwgrid
     from fwbench import jobs
 
@@ -62,7 +66,7 @@ def _start(args: argparse.Namespace) -> int:
         return 2
     grid = plan.grid
     record = campaigns.campaign_record(
-        args.campaign, {"name": grid.name, "version": grid.version, "hash": grid.hash}, plan.counts(),
+        args.campaign, grid.ref(), plan.counts(),
         system_fingerprint(), campaign_machine_state(), utc_now())
     validate_record(record, source=str(args.out), schema=campaigns.KIND)
     write_json_atomic(args.out, record)

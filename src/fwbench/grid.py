@@ -116,6 +116,10 @@ class Grid:
     cores: int = 1  # resolves threads "all"
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
+    def ref(self) -> dict[str, Any]:
+        """What a record (run, accuracy run, campaign) says about its grid."""
+        return {"name": self.name, "version": self.version, "hash": self.hash}
+
 
 # ---------------------------------------------------------------------------------------------
 # Finding and reading grid files
