@@ -71,7 +71,8 @@ def test_two_campaigns_without_a_planted_difference_agree() -> None:
     assert pooled(result)["verdict"] == "supported"
     pairs = result.reproducibility
     assert pairs.height >= 2 and pairs.filter(pl.col("agree") == False).height == 0  # noqa: E712
-    comparison = pairs.filter((pl.col("kind") == "comparison") & pl.col("id").str.starts_with("step_time")).row(0, named=True)
+    step_time = (pl.col("kind") == "comparison") & pl.col("id").str.starts_with("step_time")
+    comparison = pairs.filter(step_time).row(0, named=True)
     assert comparison["ratio_low"] < 1 < comparison["ratio_high"]  # the same ratio on both days
 
 

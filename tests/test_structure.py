@@ -117,8 +117,8 @@ def test_no_two_classes_share_a_name_and_no_subpackage_module_shadows_a_top_leve
     """One name, one meaning: `Grid` is the loaded grid file (a run's reference to it is `GridRef`),
     `fwbench.cells` is the cell (its statistics live in `stats.cell_stats`)."""
     known = modules()
-    classes = Counter(node.name for path in known.values()
-                      for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))) if isinstance(node, ast.ClassDef))
+    trees = [ast.parse(path.read_text(encoding="utf-8")) for path in known.values()]
+    classes = Counter(node.name for tree in trees for node in ast.walk(tree) if isinstance(node, ast.ClassDef))
     assert [name for name, n in classes.items() if n > 1] == []
     top_level = {name.split(".")[1] for name, path in known.items()
                  if name.count(".") == 1 and path.name != "__init__.py"} - {"cli"}  # modules, not packages

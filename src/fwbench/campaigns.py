@@ -56,7 +56,7 @@ def host_dir(raw_root: str | os.PathLike[str], grid_name: str, system_id: str) -
     return Path(raw_root) / grid_name / system_id
 
 
-def record_path(campaign_dir: str | os.PathLike[str], job: "Job") -> str:
+def record_path(campaign_dir: str | os.PathLike[str], job: Job) -> str:
     """Where a job's record goes in a campaign's directory: <campaign-dir>/<cell-id>/rep-<k>.json."""
     return f"{os.fspath(campaign_dir)}/{job.cell_id}/rep-{job.repetition}.json"
 
@@ -85,10 +85,11 @@ class CampaignState:
         return self.done >= self.planned
 
 
-def campaigns_of(host: Path, plan: "Plan") -> list[CampaignState]:
+def campaigns_of(host: Path, plan: Plan) -> list[CampaignState]:
     """The campaigns under a host directory, oldest first, with how many of the plan's records each has."""
     states = []
-    for directory in sorted(p for p in host.iterdir() if p.is_dir() and is_campaign_id(p.name)) if host.is_dir() else []:
+    directories = sorted(p for p in host.iterdir() if p.is_dir() and is_campaign_id(p.name)) if host.is_dir() else []
+    for directory in directories:
         meta = directory / CAMPAIGN_FILE
         grid_hash = read_record(meta, schema=KIND)["grid"]["hash"] if meta.is_file() else None
         done = sum(Path(record_path(directory, job)).is_file() for job in plan.jobs)
@@ -96,7 +97,7 @@ def campaigns_of(host: Path, plan: "Plan") -> list[CampaignState]:
     return states
 
 
-def resolve(host: Path, plan: "Plan", requested: str | None = None, now: datetime | None = None) -> tuple[str, str]:
+def resolve(host: Path, plan: Plan, requested: str | None = None, now: datetime | None = None) -> tuple[str, str]:
     """(campaign id, why) for a run of `plan` on the host whose campaigns lie under `host`.
 
     requested None: the newest unfinished campaign of this grid version (its campaign.json has the
@@ -109,7 +110,8 @@ def resolve(host: Path, plan: "Plan", requested: str | None = None, now: datetim
             open_ = [s for s in states if not s.finished and s.grid_hash in (plan.grid.hash, None)]
             if open_:
                 last = open_[-1]
-                return last.campaign_id, f"resuming unfinished campaign {last.campaign_id} ({last.done}/{last.planned} runs)"
+                why = f"resuming unfinished campaign {last.campaign_id} ({last.done}/{last.planned} runs)"
+                return last.campaign_id, why
         return new_campaign_id(now), "new campaign"
     if not is_campaign_id(requested):
         raise CampaignError(f"--config campaign={requested!r}: not a campaign id; allowed: {NEW}, or an id like "

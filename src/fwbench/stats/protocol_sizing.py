@@ -11,7 +11,8 @@ the level that varies most). Three estimates, each from the measured runs:
   read off the observed transients (changes beyond the observed steps cannot be seen: say so);
   a run rejected for drift counts as failing whatever the protocol.
 - **Repetitions.** Per cell, the spread of run statistics across processes of one campaign: the
-  standard deviation s of log(run median) over steady runs, pooled over campaigns. The 95% CI of a median of R runs has half-width about
+  standard deviation s of log(run median) over steady runs, pooled over campaigns. The 95% CI of a
+  median of R runs has half-width about
   1.96 x 1.2533 x s / sqrt(R) on the log scale (the median's asymptotic efficiency), so the
   repetitions for a half-width h are R = (1.96 x 1.2533 x s / ln(1 + h))^2.
 - **Time.** A run's duration is its fixed cost (process start, import, build, first step: its
@@ -146,7 +147,8 @@ def recommend(table: pl.DataFrame, budget_minutes: float) -> dict | None:
     protocol = steady.sort(pl.col("warmup") + pl.col("measured"), "measured").row(0, named=True)
     options = table.filter((pl.col("warmup") == protocol["warmup"]) & (pl.col("measured") == protocol["measured"]))
     within = options.filter(pl.col("minutes") <= budget_minutes)
-    pick = (within.sort("repetitions", descending=True) if within.height else options.sort("repetitions")).row(0, named=True)
+    ranked = within.sort("repetitions", descending=True) if within.height else options.sort("repetitions")
+    pick = ranked.row(0, named=True)
     full = options.filter(pl.col("cells_within_target") >= 0.95).sort("repetitions")
     return {**pick, "budget_minutes": budget_minutes,
             "repetitions_for_95pct_of_cells": full.row(0, named=True)["repetitions"] if full.height else None}

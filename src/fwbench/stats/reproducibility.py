@@ -201,20 +201,22 @@ def variance_components(per_run: pl.DataFrame, steps_by_run: dict[str, np.ndarra
             between = float(np.var([np.mean(m) for m in run_means], ddof=1))
             campaign_var = max(0.0, between - process_var / runs_per_campaign
                                - step_var / (runs_per_campaign * steps_per_run))
-        parts = [v for v in (campaign_var, process_var, step_var) if math.isfinite(v)]
-        total = sum(parts)
-
-        def share(v: float) -> float | None:
-            return v / total if math.isfinite(v) and total > 0 else None
-
-        def known(v: float) -> float | None:  # null, not NaN, for a level the design cannot estimate
-            return v if math.isfinite(v) else None
+        total = sum(v for v in (campaign_var, process_var, step_var) if math.isfinite(v))
 
         rows.append({"cell_id": cid, **{f: first[f] for f in CELL_FIELDS},
                      "n_campaigns": len(campaigns), "n_runs": n_runs, "steps_per_run": steps_per_run,
-                     "campaign_var": known(campaign_var), "process_var": known(process_var), "step_var": step_var,
-                     "campaign_share": share(campaign_var), "process_share": share(process_var),
-                     "step_share": share(step_var)})
+                     "campaign_var": _known(campaign_var), "process_var": _known(process_var), "step_var": step_var,
+                     "campaign_share": _share(campaign_var, total), "process_share": _share(process_var, total),
+                     "step_share": _share(step_var, total)})
     schema = {"campaign_var": pl.Float64, "process_var": pl.Float64, "campaign_share": pl.Float64,
               "process_share": pl.Float64}
     return pl.DataFrame(rows, schema_overrides=schema, infer_schema_length=None)
+
+
+def _known(value: float) -> float | None:
+    """Null, not NaN, for a variance component the design cannot estimate."""
+    return value if math.isfinite(value) else None
+
+
+def _share(value: float, total: float) -> float | None:
+    return value / total if math.isfinite(value) and total > 0 else None
