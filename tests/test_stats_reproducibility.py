@@ -143,3 +143,26 @@ def test_runs_off_their_campaigns_canary_or_steal_are_flagged_not_dropped() -> N
     legacy = runs.with_columns(pl.lit(None, dtype=pl.Float64).alias("canary_ms"),
                                pl.lit(None, dtype=pl.Float64).alias("steal_pct"))
     assert machine_flags(legacy).height == 0  # runs before the machine state was recorded: nothing to judge
+
+
+def test_five_or_more_campaigns_are_resampled_first_so_the_pooled_ci_carries_day_to_day_variance() -> None:
+    from fwbench.stats.bootstrap import CAMPAIGN_LEVEL, CAMPAIGN_LEVEL_MIN, HIERARCHICAL
+
+    rng = np.random.default_rng(3)
+    days = {f"2026120{d}T120000Z-{d:04x}": (1.0, float(np.exp(rng.normal(0, 0.3)))) for d in range(1, 7)}
+    frames = campaign_frames(days, reps=4)  # torch steady, TensorFlow moving by ~30% from day to day
+    result = analyze(frames["runs"], frames["steps"], CLAIMS, n_resamples=400)
+    pooled_rows = result.comparisons.filter((pl.col("system_id") == "pooled") & (pl.col("metric") == "step_time"))
+    row = pooled_rows.row(0, named=True)
+    assert len(days) >= CAMPAIGN_LEVEL_MIN and row["ci_method"] == CAMPAIGN_LEVEL
+    # the same runs as one campaign: runs and steps only, a narrower (overconfident) interval
+    one = frames["runs"].with_columns(pl.lit("20261201T120000Z-0001").alias("campaign_id"))
+    flat = analyze(one, frames["steps"], CLAIMS, n_resamples=400).comparisons.filter(
+        (pl.col("system_id") == "pooled") & (pl.col("metric") == "step_time")).row(0, named=True)
+    assert flat["ci_method"] == HIERARCHICAL
+    width = math.log(row["ratio_high"] / row["ratio_low"])
+    assert width > 1.5 * math.log(flat["ratio_high"] / flat["ratio_low"])
+    # four campaigns: each is judged on its own; the pooled interval stays runs-then-steps
+    four = campaign_frames(dict(list(days.items())[:4]), reps=4)
+    rows = analyze(four["runs"], four["steps"], CLAIMS, n_resamples=300).comparisons
+    assert set(rows.filter(pl.col("metric") == "step_time")["ci_method"]) == {HIERARCHICAL}

@@ -24,6 +24,9 @@ CONFIDENCE = 0.95
 BCA_MIN_N = 6
 HIERARCHICAL = "hierarchical percentile (runs, then steps within runs)"
 TWO_SAMPLE = "two-sample percentile (runs)"
+CAMPAIGN_LEVEL = "three-level percentile (campaigns, then runs, then steps within runs)"
+#: Campaigns from which a bootstrap resamples campaigns first; with fewer, each campaign is judged on its own.
+CAMPAIGN_LEVEL_MIN = 5
 # Work arrays of the hierarchical bootstrap are built in chunks of at most this many values.
 _CHUNK_VALUES = 4_000_000
 
@@ -113,6 +116,32 @@ def run_medians(runs: Sequence[np.ndarray], n_resamples: int, rng: np.random.Gen
     x = np.asarray(runs, dtype=float)
     idx = rng.integers(0, len(x), size=(n_resamples, len(x)))
     return np.median(x[idx], axis=1)
+
+
+def campaign_medians(campaigns: Sequence[Sequence[np.ndarray]] | Sequence[np.ndarray], n_resamples: int,
+                     rng: np.random.Generator, *, hierarchical: bool) -> np.ndarray:
+    """Bootstrap replicates of the median over runs when campaigns are a level of their own.
+
+    Each replicate resamples campaigns, then runs within each drawn campaign, then (hierarchical)
+    steps within each drawn run; with five or more campaigns this is how a pooled interval carries
+    the day-to-day variance (fwbench.stats.reproducibility). `campaigns` holds, per campaign, its
+    runs' step arrays (hierarchical) or its runs' values. A run's step-level replicate is drawn once
+    per replicate, so a run drawn twice in one replicate contributes the same median twice.
+    """
+    groups = [list(c) for c in campaigns]
+    flat = [np.asarray(r, dtype=float) for g in groups for r in g]
+    if hierarchical:
+        per_run = np.stack([hierarchical_medians([r], n_resamples, rng) for r in flat])  # (runs, B)
+    else:
+        per_run = np.repeat(np.array([float(r) for r in flat])[:, None], n_resamples, axis=1)
+    sizes = np.array([len(g) for g in groups], dtype=np.int64)
+    offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    out = np.empty(n_resamples)
+    for b in range(n_resamples):
+        drawn = rng.integers(0, len(groups), size=len(groups))
+        idx = np.concatenate([offsets[c] + rng.integers(0, sizes[c], size=sizes[c]) for c in drawn])
+        out[b] = np.median(per_run[idx, b])
+    return out
 
 
 @dataclass(frozen=True)

@@ -24,8 +24,8 @@ import polars as pl
 
 from fwbench import constants as C
 from fwbench.constants import EQUIVALENCE_MARGIN
-from fwbench.stats.bootstrap import (HIERARCHICAL, N_RESAMPLES, SEED, TWO_SAMPLE, hierarchical_medians,
-                                     ratio_from_medians, run_medians)
+from fwbench.stats.bootstrap import (CAMPAIGN_LEVEL, CAMPAIGN_LEVEL_MIN, HIERARCHICAL, N_RESAMPLES, SEED, TWO_SAMPLE,
+                                     campaign_medians, hierarchical_medians, ratio_from_medians, run_medians)
 from fwbench.stats.metrics import KEY_FIELDS, METRICS, Metric, in_scope, scopes
 from fwbench.stats.multiple import bh_adjust
 
@@ -98,20 +98,40 @@ class _CellData:
                  seed: int, n_resamples: int) -> None:
         self.scope, self.steps, self.seed, self.n_resamples = scope, steps_by_run, seed, n_resamples
         self.values: dict[tuple[str, str], tuple[list[str], np.ndarray]] = {}
+        self.campaigns: dict[tuple[str, str], list[str]] = {}
         for (cid,), group in table.group_by(["cell_id"]):
             for metric in METRICS.values():
                 sub = group.filter(pl.col(metric.column).is_not_null())
                 self.values[cid, metric.name] = (sub.get_column("run_id").to_list(),
                                                  sub.get_column(metric.column).to_numpy().astype(float))
+                self.campaigns[cid, metric.name] = (sub.get_column("campaign_id").to_list()
+                                                    if "campaign_id" in sub.columns else [""] * sub.height)
         self._reps: dict[tuple[str, str], np.ndarray] = {}
+
+    def campaign_level(self, cell_id: str, metric: Metric) -> bool:
+        """Whether the cell's runs span enough campaigns to resample campaigns first."""
+        return len(set(self.campaigns[cell_id, metric.name])) >= CAMPAIGN_LEVEL_MIN
+
+    def method(self, a: str, b: str, metric: Metric) -> str:
+        if self.campaign_level(a, metric) and self.campaign_level(b, metric):
+            return CAMPAIGN_LEVEL
+        return HIERARCHICAL if metric.hierarchical else TWO_SAMPLE
 
     def replicates(self, cell_id: str, metric: Metric) -> np.ndarray:
         key = (cell_id, metric.name)
         if key not in self._reps:
             ids, values = self.values[key]
             rng = np.random.default_rng(_seed(self.seed, f"{self.scope}:{metric.name}:{cell_id}"))
-            self._reps[key] = (hierarchical_medians([self.steps[r] for r in ids], self.n_resamples, rng)
-                               if metric.hierarchical else run_medians(values, self.n_resamples, rng))
+            if self.campaign_level(cell_id, metric):
+                units = [self.steps[r] for r in ids] if metric.hierarchical else list(values)
+                by_campaign: dict[str, list] = {}
+                for campaign, unit in zip(self.campaigns[key], units):
+                    by_campaign.setdefault(campaign, []).append(unit)
+                self._reps[key] = campaign_medians([by_campaign[c] for c in sorted(by_campaign)], self.n_resamples,
+                                                   rng, hierarchical=metric.hierarchical)
+            else:
+                self._reps[key] = (hierarchical_medians([self.steps[r] for r in ids], self.n_resamples, rng)
+                                   if metric.hierarchical else run_medians(values, self.n_resamples, rng))
         return self._reps[key]
 
 
@@ -159,7 +179,7 @@ def compare(
                     ci = ratio_from_medians(float(np.median(va)), float(np.median(vb)),
                                             data.replicates(a["cell_id"], metric),
                                             data.replicates(b["cell_id"], metric),
-                                            HIERARCHICAL if metric.hierarchical else TWO_SAMPLE)
+                                            data.method(a["cell_id"], b["cell_id"], metric))
                     reps[cid] = ci.log_replicates
                     u, p, prob = mann_whitney(va, vb)
                     row.update(ratio_low=ci.low, ratio_high=ci.high, ci_method=ci.method,

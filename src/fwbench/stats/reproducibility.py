@@ -5,7 +5,9 @@ verdict from one campaign says little on its own. With 2-4 campaigns a bootstrap
 gives no real interval, so each campaign is judged on its own (the same comparisons and claim
 rules, fwbench.stats.comparisons and .claims, with the campaign in place of the host) and the
 campaigns must agree: a claim whose testable verdicts differ between campaigns is `not
-reproducible`, whatever the pooled data say, and the table shows every campaign's effect.
+reproducible`, whatever the pooled data say, and the table shows every campaign's effect. From
+five campaigns on, pooled intervals also resample campaigns first, then runs, then steps
+(fwbench.stats.bootstrap.campaign_medians, used by fwbench.stats.comparisons).
 
 - `campaign_claims` / `campaign_comparisons`: the verdicts and ratios of each campaign;
 - `reproducibility`: per claim and per comparison, each pair of campaigns side by side with the
