@@ -28,7 +28,7 @@ def plan() -> fwjobs.Plan:
 def fill(campaign_dir: Path, plan: fwjobs.Plan, n: int | None = None, grid_hash: str | None = None) -> None:
     """Put the first n of the plan's records (all by default) and a campaign.json in a campaign directory."""
     grid = plan.grid
-    meta = campaigns.campaign_record(campaign_dir.name, {**grid.ref(), "hash": grid_hash or grid.hash},
+    meta = campaigns.campaign_record(campaign_dir.name, {**grid.ref().as_record(), "hash": grid_hash or grid.hash},
                                      plan.counts(), {"system_id": "0123456789"}, None, NOW.isoformat())
     write_json_atomic(campaign_dir / campaigns.CAMPAIGN_FILE, meta)
     for job in plan.jobs[: len(plan.jobs) if n is None else n]:

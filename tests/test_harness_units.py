@@ -7,7 +7,8 @@ import signal
 import numpy as np
 
 from fwbench.harness import memory
-from fwbench.harness.record import GridRef, RunContext, build_record
+from fwbench.grid import GridRef
+from fwbench.harness.record import RunContext, build_record
 from fwbench.harness.runner import classify_outcome, cache_dir_state
 from fwbench.harness.timing import throughput, time_steps
 from fwbench.harness.worker import WorkerResult

@@ -35,7 +35,7 @@ def _campaign(root: Path, campaign_id: str, n: int | None = None) -> Path:
     directory = campaigns.host_dir(root / "data" / "raw", "smoke", system_id(root)) / campaign_id
     grid = plan.grid
     write_json_atomic(directory / campaigns.CAMPAIGN_FILE, campaigns.campaign_record(
-        campaign_id, grid.ref(), plan.counts(),
+        campaign_id, grid.ref().as_record(), plan.counts(),
         {"system_id": system_id(root)}, None, "2026-11-20T10:00:00+00:00"))
     for job in plan.jobs[: len(plan.jobs) if n is None else n]:
         path = Path(campaigns.record_path(directory, job))

@@ -66,7 +66,7 @@ def _start(args: argparse.Namespace) -> int:
         return 2
     grid = plan.grid
     record = campaigns.campaign_record(
-        args.campaign, grid.ref(), plan.counts(),
+        args.campaign, grid.ref().as_record(), plan.counts(),
         system_fingerprint(), campaign_machine_state(), utc_now())
     validate_record(record, source=str(args.out), schema=campaigns.KIND)
     write_json_atomic(args.out, record)

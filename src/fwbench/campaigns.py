@@ -104,15 +104,15 @@ def resolve(host: Path, plan: Plan, requested: str | None = None, now: datetime 
     plan's grid hash) is resumed, else a new one starts; NEW: a new one; an id: that campaign,
     resumed or extended by the plan's missing jobs (CampaignError if the host has no such campaign).
     """
-    states = campaigns_of(host, plan)
-    if requested in (None, "", NEW):
-        if requested is None or requested == "":
-            open_ = [s for s in states if not s.finished and s.grid_hash in (plan.grid.hash, None)]
-            if open_:
-                last = open_[-1]
-                why = f"resuming unfinished campaign {last.campaign_id} ({last.done}/{last.planned} runs)"
-                return last.campaign_id, why
+    if requested == NEW:
         return new_campaign_id(now), "new campaign"
+    states = campaigns_of(host, plan)
+    if not requested:
+        unfinished = [s for s in states if not s.finished and s.grid_hash in (plan.grid.hash, None)]
+        if not unfinished:
+            return new_campaign_id(now), "new campaign"
+        last = unfinished[-1]
+        return last.campaign_id, f"resuming unfinished campaign {last.campaign_id} ({last.done}/{last.planned} runs)"
     if not is_campaign_id(requested):
         raise CampaignError(f"--config campaign={requested!r}: not a campaign id; allowed: {NEW}, or an id like "
                             f"{new_campaign_id(now, 'abcd')} of a campaign under {host}")

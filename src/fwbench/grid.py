@@ -99,6 +99,19 @@ class AccuracySection:
 
 
 @dataclass(frozen=True)
+class GridRef:
+    """Which grid a record (run, accuracy run, campaign) belongs to: name, version, content hash."""
+
+    name: str
+    version: str | int
+    hash: str
+
+    def as_record(self) -> dict[str, Any]:
+        """The record's `grid` object."""
+        return {"name": self.name, "version": self.version, "hash": self.hash}
+
+
+@dataclass(frozen=True)
 class Grid:
     """A validated grid file. `hash` is a short sha256 of its canonical content (recorded in runs)."""
 
@@ -116,9 +129,9 @@ class Grid:
     cores: int = 1  # resolves threads "all"
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
-    def ref(self) -> dict[str, Any]:
-        """What a record (run, accuracy run, campaign) says about its grid."""
-        return {"name": self.name, "version": self.version, "hash": self.hash}
+    def ref(self) -> GridRef:
+        """What a record (run, accuracy run, campaign) says about this grid."""
+        return GridRef(self.name, self.version, self.hash)
 
 
 # ---------------------------------------------------------------------------------------------

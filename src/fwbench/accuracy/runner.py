@@ -17,15 +17,16 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
+from fwbench import constants as C
 from fwbench.accuracy.spec import KIND, AccuracyCell
 from fwbench.accuracy.worker import AccuracyResult
-from fwbench import constants as C
 from fwbench.constants import SCHEMA_VERSION
 from fwbench.harness.environment import worker_env
 from fwbench.harness.fingerprint import system_fingerprint
 from fwbench.harness.isolation import launch_worker, result_as
 from fwbench.harness.machine_state import observe
-from fwbench.harness.record import GridRef, grid_fields, utc_now
+from fwbench.grid import GridRef
+from fwbench.harness.record import grid_fields, utc_now
 from fwbench.harness.runner import classify_outcome
 from fwbench.records import validate_record, write_json_atomic
 
@@ -52,8 +53,8 @@ def run_worker(ctx: AccuracyContext, log: TextIO | None = sys.stderr) -> Accurac
     launched = launch_worker("fwbench.accuracy.worker", {"cell": cell.to_dict()}, env, ctx.timeout_s, log=log,
                              prefix="fwbench-acc-")
     result = result_as(AccuracyResult, launched.result_json) or AccuracyResult()
-    return classify_outcome(result, launched.returncode, launched.timed_out, ctx.timeout_s,  # type: ignore[arg-type,return-value]
-                     launched.log_text)
+    return classify_outcome(result, launched.returncode, launched.timed_out,  # type: ignore[arg-type,return-value]
+                            ctx.timeout_s, launched.log_text)
 
 
 def _round(value: float | None, digits: int = 6) -> float | None:

@@ -97,7 +97,7 @@ def build_cell(args: argparse.Namespace) -> Cell:
 
 
 def _grid(args: argparse.Namespace, parser: argparse.ArgumentParser) -> Any:
-    from fwbench.harness.record import GridRef
+    from fwbench.grid import GridRef
 
     given = [args.grid_name, args.grid_version, args.grid_hash]
     if not any(v is not None for v in given):

@@ -210,16 +210,7 @@ def _int(text: str | None) -> int | None:
 
 def parse_cpuinfo(text: str) -> dict[str, str]:
     """The first processor block of /proc/cpuinfo as {field: value} (later blocks repeat it)."""
-    fields: dict[str, str] = {}
-    for line in text.splitlines():
-        if not line.strip():
-            if fields:
-                break
-            continue
-        key, sep, value = line.partition(":")
-        if sep:
-            fields.setdefault(key.strip(), value.strip())
-    return fields
+    return parse_lscpu(re.split(r"\n\s*\n", text.strip(), maxsplit=1)[0])
 
 
 def kernel_relevant_flags(flags: list[str] | str) -> list[str]:
@@ -229,7 +220,7 @@ def kernel_relevant_flags(flags: list[str] | str) -> list[str]:
 
 
 def parse_lscpu(text: str) -> dict[str, str]:
-    """`lscpu` output (LC_ALL=C) as {field: value}."""
+    """`lscpu` output (LC_ALL=C), or any 'field: value' lines, as {field: value} (the first one wins)."""
     fields: dict[str, str] = {}
     for line in text.splitlines():
         key, sep, value = line.partition(":")
@@ -369,7 +360,8 @@ def hardware_id(hardware: dict[str, Any], version: int = FINGERPRINT_VERSION) ->
 
 def hardware_id_v1(hardware: dict[str, Any]) -> str:
     """How the id of a record without fingerprint_version was made (model name, cores, memory,
-    accelerator model and count); kept so old ids stay explainable, never used for new records."""
+    accelerator model and count). Never a new record's id: ingest uses it to link a v2 host to the
+    runs it recorded under its v1 id (`systems.system_id_v1`)."""
     return hardware_id(hardware, version=1)
 
 

@@ -13,22 +13,13 @@ from typing import Any
 
 from fwbench.cells import Cell
 from fwbench.constants import SCHEMA_VERSION
+from fwbench.grid import GridRef
 from fwbench.harness.timing import throughput
 from fwbench.harness.worker import WorkerResult
 
 
 def utc_now() -> str:
     return datetime.now(timezone.utc).isoformat()
-
-
-@dataclass(frozen=True)
-class GridRef:
-    """Which grid a run belongs to (name, version, content hash), as recorded in the run; the
-    loaded grid itself is fwbench.grid.Grid."""
-
-    name: str
-    version: str | int
-    hash: str
 
 
 @dataclass
@@ -52,7 +43,7 @@ class RunContext:
 def grid_fields(grid: GridRef | None, campaign_id: str | None) -> dict[str, Any]:
     """A record's `grid` (null for an ad-hoc run) and, for a campaign's run, its `campaign_id`
     (shared by speed and accuracy records)."""
-    fields_ = {"grid": None if grid is None else {"name": grid.name, "version": grid.version, "hash": grid.hash}}
+    fields_ = {"grid": None if grid is None else grid.as_record()}
     return {**fields_, "campaign_id": campaign_id} if campaign_id else fields_
 
 

@@ -67,7 +67,8 @@ def run_worker(ctx: RunContext, log: TextIO | None = sys.stderr) -> WorkerResult
     return classify_outcome(result, launched.returncode, launched.timed_out, ctx.timeout_s, launched.log_text)
 
 
-def classify_outcome(result: WorkerResult, returncode: int, timed_out: bool, timeout_s: float, log: str) -> WorkerResult:
+def classify_outcome(result: WorkerResult, returncode: int, timed_out: bool, timeout_s: float,
+                     log: str) -> WorkerResult:
     """Status of a run from the worker's last report, its exit code and whether it timed out."""
     if timed_out:
         result.status = "timeout"

@@ -122,8 +122,9 @@ def _tensorflow_build(tf: Any) -> dict[str, Any]:
 
 
 def framework_build(framework: str) -> dict[str, Any] | None:
-    """The BLAS/oneDNN build of `framework` (already imported in this worker), plus the thread pools threadpoolctl finds loaded in this process (OpenMP, MKL,
-    OpenBLAS, with their versions and thread counts). Worker side only: it imports the framework."""
+    """The BLAS/oneDNN build of `framework` (already imported in this worker), plus the thread pools
+    threadpoolctl finds loaded in this process (OpenMP, MKL, OpenBLAS, with their versions and thread
+    counts). Worker side only: it imports the framework."""
     try:
         if framework == "torch":
             import torch
