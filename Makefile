@@ -5,8 +5,12 @@ BIN := $(VENV)/bin
 LOCK := environments/requirements-cpu.txt environments/constraints-cpu.txt
 STAMP := $(VENV)/.fwbench-installed
 SNAKEMAKE_ARGS ?=
+# The reference validators (frictionless, mlcroissant) live in their own venv: see environments/requirements-dev.txt.
+DEV_VENV := .venv-dev
+DEV_LOCK := environments/requirements-dev.txt environments/constraints-dev.txt
+DEV_STAMP := $(DEV_VENV)/.fwbench-installed
 
-.PHONY: setup test test-fast reproduce paper reference clean-venv
+.PHONY: setup setup-dev test test-fast validate-dataset reproduce paper reference clean-venv
 # snakemake picks up profiles/default (-> workflow/profiles/default): all cores, bench_slot=1, keep-going.
 SNAKEMAKE := PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/snakemake
 
@@ -19,10 +23,17 @@ $(STAMP): $(LOCK) pyproject.toml
 	$(BIN)/pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
-test: setup
+setup-dev: $(DEV_STAMP)
+
+$(DEV_STAMP): $(DEV_LOCK)
+	test -x $(DEV_VENV)/bin/python || $(PYTHON) -m venv $(DEV_VENV)
+	$(DEV_VENV)/bin/pip install --quiet -r environments/requirements-dev.txt -c environments/constraints-dev.txt
+	touch $(DEV_STAMP)
+
+test: setup setup-dev
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
-test-fast: setup
+test-fast: setup setup-dev
 	$(BIN)/python -m pytest -n 2 --dist loadgroup -m "not slow"
 
 reproduce: setup   ## pull the shipped reference runs, measure this host beside them, build everything
@@ -42,5 +53,10 @@ reference: setup   ## maintainers, quiet machine: measure a campaign of the defa
 	git add $$dir.dvc $$(dirname $$dir)/.gitignore dvc.lock data/dvc-store && \
 	echo "staged: git commit -m 'campaign $$(basename $$dir) of the default grid on system $$(basename $$(dirname $$dir))'"
 
+validate-dataset: setup-dev   ## the reference validators on the built dataset (after make reproduce or make paper)
+	cd data/parquet && $(CURDIR)/$(DEV_VENV)/bin/frictionless validate datapackage.json
+	cd data/analysis && $(CURDIR)/$(DEV_VENV)/bin/frictionless validate datapackage.json
+	$(DEV_VENV)/bin/mlcroissant validate --jsonld data/croissant.json
+
 clean-venv:
-	rm -rf $(VENV)
+	rm -rf $(VENV) $(DEV_VENV)

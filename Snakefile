@@ -19,6 +19,7 @@ include: "workflow/rules/paper.smk"
 
 
 rule all:
-    """Default target: the paper (and with it every stage before it)."""
+    """Default target: the paper (and with it every stage before it) and the dataset's Croissant description."""
     input:
         PAPER,
+        CROISSANT,

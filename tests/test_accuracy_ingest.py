@@ -60,7 +60,7 @@ def test_accuracy_records_land_in_their_tables(raw: Path, tmp_path: Path) -> Non
     assert list((db.parent / "parquet" / "accuracy_runs").rglob("*.parquet"))
     assert (db.parent / "parquet" / "accuracy_epochs.parquet").is_file()
     package = json.loads((db.parent / "parquet" / "datapackage.json").read_text())
-    assert {"accuracy_runs", "accuracy_epochs"} <= {r["name"] for r in package["resources"]}
+    assert {"accuracy_runs", "accuracy_epochs"} <= {r["table"] for r in package["resources"]}
     assert "Validation accuracy after the last epoch" in describe(ACCURACY_RUNS.columns[
         ACCURACY_RUNS.column_names.index("final_val_accuracy")])
     assert "Validation accuracy after the epoch" in describe(ACCURACY_EPOCHS.columns[

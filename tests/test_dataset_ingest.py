@@ -71,14 +71,16 @@ def test_parquet_partitions_datapackage_and_dictionary(dataset: Dataset) -> None
     assert steps.height == dataset.sql("SELECT count(*) FROM steps")[0][0]
 
     package = json.loads((dataset.parquet / "datapackage.json").read_text())
-    resources = {r["name"]: r for r in package["resources"]}
+    resources = {r["table"]: r for r in package["resources"]}  # one partition per partitioned table here
     assert {"runs", "steps", "systems", "ingest_report"} <= set(resources)
+    assert resources["runs"]["name"] == f"runs-synthetic-{fake_system()['system_id']}".lower()
     fields = {f["name"]: f for f in resources["runs"]["schema"]["fields"]}
     assert fields["median_step_ms"]["unit"] == "ms" and fields["median_step_ms"]["type"] == "number"
     assert "Samples per second" in fields["throughput"]["description"]  # from the run schema
     assert resources["runs"]["schema"]["primaryKey"] == ["run_id"]
     assert resources["runs"]["rows"] == len(dataset.paths)
-    assert all((dataset.parquet / p).is_file() for p in resources["steps"]["path"])
+    assert resources["steps"]["partition"] == {"grid_name": "synthetic", "system_id": fake_system()["system_id"]}
+    assert (dataset.parquet / resources["steps"]["path"]).is_file()
 
     readme = (dataset.db.parent / "README.md").read_text()
     assert "| `peak_rss_above_import_mb` | DOUBLE | MB |" in readme and "### `cell_summary`" in readme
@@ -263,7 +265,7 @@ def test_write_table_adds_a_table_with_parquet(dataset: Dataset) -> None:
     assert target == dataset.parquet / "cell_stats.parquet"
     assert pl.read_parquet(target).height == 2
     package = json.loads((dataset.parquet / "datapackage.json").read_text())
-    assert "cell_stats" in {r["name"] for r in package["resources"]}
+    assert "cell_stats" in {r["table"] for r in package["resources"]}
     dataset.ingest()  # a later ingest keeps the stats table
     assert dataset.sql("SELECT count(*) FROM cell_stats") == [(2,)]
 

@@ -142,7 +142,7 @@ def _code(path: Path) -> str:
 def test_workflow_files_name_no_derived_path_by_hand() -> None:
     """The Snakefile and the rules read their paths from fwbench.paths; no derived path is typed twice."""
     typed = [paths.DB_REL, paths.PARQUET_REL, paths.ANALYSIS_OUT_REL, paths.FIGURES_REL, paths.REPORT_HTML_REL,
-             paths.GENERATED_REL, paths.PAPER_PDF_REL, "analysis/claims.yaml", "analysis/figures.yaml"]
+             paths.GENERATED_REL, paths.PAPER_PDF_REL, paths.CROISSANT_REL, "analysis/claims.yaml", "analysis/figures.yaml"]
     files = [paths.REPO_ROOT / "Snakefile", *sorted((paths.REPO_ROOT / "workflow" / "rules").glob("*.smk"))]
     found = [(f.name, p) for f in files for p in typed if p in _code(f)]
     assert found == []
@@ -160,7 +160,8 @@ def test_relative_and_absolute_paths_agree() -> None:
              paths.FIGURES_DIR: paths.FIGURES_REL, paths.REPORT_HTML: paths.REPORT_HTML_REL,
              paths.PAPER_BUILD_DIR: paths.PAPER_BUILD_REL, paths.CLAIMS_FILE: paths.CLAIMS_REL,
              paths.FIGURES_REGISTRY: paths.FIGURES_REGISTRY_REL, paths.GRIDS_DIR: paths.GRIDS_REL,
-             paths.SCHEMAS_DIR: paths.SCHEMAS_REL}
+             paths.SCHEMAS_DIR: paths.SCHEMAS_REL, paths.PARQUET_DIR: paths.PARQUET_REL,
+             paths.CROISSANT_PATH: paths.CROISSANT_REL, paths.CITATION_FILE: paths.CITATION_REL}
     assert all(absolute == paths.REPO_ROOT / relative for absolute, relative in pairs.items())
     assert paths.parquet_dir_for(paths.DB_PATH) == paths.REPO_ROOT / paths.PARQUET_REL
     assert (paths.REPO_ROOT / paths.CLAIMS_REL).is_file() and (paths.REPO_ROOT / paths.FIGURES_REGISTRY_REL).is_file()

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.xdist_group("workflow_config")
 
 RULE_FILES = sorted((REPO / "workflow" / "rules").glob("*.smk"))
 TARGET_RULES = {"all", "runs", "dataset", "analysis", "figures", "paper"}
-VERBS = {"start", "run", "ingest", "analyze", "render", "build"}
+VERBS = {"start", "run", "ingest", "analyze", "describe", "render", "build"}
 CALLS = ("fwbench ", "fwjobs.command(")
 
 
@@ -57,7 +57,8 @@ def test_dry_run_plans_one_job_per_cell_and_repetition(copy: Path) -> None:
 def test_default_target_is_the_paper_with_every_stage_before_it(copy: Path) -> None:
     proc = snakemake(copy, "-n", "--config", "grid=smoke")
     assert proc.returncode == 0, proc.stderr[-3000:]
-    for rule in ("run_benchmark", "run_accuracy", "ingest_runs", "analyze_runs", "render_figures", "build_paper"):
+    for rule in ("run_benchmark", "run_accuracy", "ingest_runs", "analyze_runs", "describe_dataset", "render_figures",
+                 "build_paper"):
         assert re.search(rf"^{rule}\s+\d+$", proc.stdout, re.M), rule
 
 

@@ -15,7 +15,22 @@ rule analyze_runs:
         "fwbench analyze --db {input.db} --claims {input.claims} --out-dir {output.analysis} > {log} 2>&1"
 
 
+rule describe_dataset:
+    """Croissant description of the dataset's tables (the Frictionless packages come with them)."""
+    input:
+        parquet=PARQUET,
+        analysis=ANALYSIS,
+        citation=paths.CITATION_REL,
+    output:
+        croissant=CROISSANT,
+    log:
+        f"{LOGS}/describe_dataset.log",
+    shell:
+        "fwbench croissant --parquet {input.parquet} --analysis {input.analysis} --out {output.croissant} > {log} 2>&1"
+
+
 rule analysis:
     """Target: the analysis."""
     input:
         rules.analyze_runs.output,
+        rules.describe_dataset.output,

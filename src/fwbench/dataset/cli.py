@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from fwbench import paths
 from fwbench.options import add_db_option
 
 
@@ -33,6 +34,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     query.add_argument("--out", default=None, help="write to FILE instead of stdout")
     query.add_argument("--max-rows", type=int, default=100, help="rows shown in table format (default: 100)")
     query.set_defaults(func=_query)
+
+    croissant = subparsers.add_parser(
+        "croissant", help="data/parquet + data/analysis -> data/croissant.json (MLCommons Croissant)",
+        description="Describe the dataset's tables in Croissant (record sets, fields, files with sha256, "
+                    "license, citation), from the datapackage.json of both directories and CITATION.cff.")
+    croissant.add_argument("--parquet", default=str(paths.PARQUET_DIR), help="Parquet directory of the runs "
+                           "(default: data/parquet)")
+    croissant.add_argument("--analysis", default=str(paths.ANALYSIS_OUT_DIR),
+                           help="directory of the analysis tables (default: data/analysis)")
+    croissant.add_argument("--out", default=str(paths.CROISSANT_PATH),
+                           help="output file (default: data/croissant.json)")
+    croissant.set_defaults(func=_croissant)
 
 
 def _ingest(args: argparse.Namespace) -> int:
@@ -66,4 +79,16 @@ def _query(args: argparse.Namespace) -> int:
         print(f"fwbench query: SQL error: {exc}", file=sys.stderr)
         return 2
     write_result(df, args.format, args.out, max_rows=args.max_rows)
+    return 0
+
+
+def _croissant(args: argparse.Namespace) -> int:
+    from fwbench.dataset.croissant import write_croissant
+
+    try:
+        target = write_croissant(args.parquet, args.analysis, args.out)
+    except FileNotFoundError as exc:
+        print(f"fwbench croissant: {exc}", file=sys.stderr)
+        return 2
+    print(f"wrote {target}")
     return 0

@@ -1,24 +1,41 @@
 """Frictionless Data Package (datapackage.json) describing the Parquet files of a build.
 
 Written next to the Parquet files once per ingest and once per `fwbench.dataset.publish.write_tables`
-call (how other stages, e.g. analyze, add their tables), from the database's actual column types
-and the descriptions in fwbench.dataset.tables (tables added by other stages are listed with their
-types). Deterministic: same data, same bytes. Imports store; store never imports this module.
+call (how other stages, e.g. analyze, add their tables). Every resource describes one file as it is:
+its fields are read from the file itself (name, order, type), its row count is stated, and its
+descriptions come from fwbench.dataset.tables, or fwbench.dataset.analysis_tables for the tables
+`fwbench analyze` adds (checksums are in the Croissant file: frictionless
+cannot check the bytes of a Parquet file, which it reads through pyarrow). A
+hive-partitioned table (runs/, steps/, accuracy_runs/) is one resource per partition file, since
+the partition columns live in the directory names and not in the file; the resource names its
+table and its partition values. Deterministic: same data, same bytes. Imports store; store never
+imports this module.
+
+Types are declared so the reference validator (frictionless 5, whose Parquet reader goes through
+pandas) reads the files as written: a nullable integer column is `number` (pandas turns a missing
+integer into a float NaN), a list column is `any` (pandas hands over numpy arrays, not JSON
+arrays), and a VARCHAR holding JSON text is `object` or `array`, so its JSON is checked. The DuckDB
+type of every field stays in `duckdb_type`.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
 from fwbench.constants import SCHEMA_VERSION
+from fwbench.dataset.analysis_tables import TABLE_DESCRIPTIONS, analysis_column
 from fwbench.dataset.store import table_names
-from fwbench.dataset.tables import TABLES_BY_NAME, describe
+from fwbench.dataset.tables import TABLES_BY_NAME, Column, Table, describe
+from fwbench.files import write_text_if_changed
 
 PACKAGE_NAME = "fwbench-results"
+DATAPACKAGE_FILE = "datapackage.json"
 _FRICTIONLESS_TYPES = {
     "VARCHAR": "string", "INTEGER": "integer", "BIGINT": "integer", "SMALLINT": "integer", "TINYINT": "integer",
     "HUGEINT": "integer", "UBIGINT": "integer", "UINTEGER": "integer", "DOUBLE": "number", "FLOAT": "number",
@@ -26,79 +43,134 @@ _FRICTIONLESS_TYPES = {
 }
 
 
-def _field(table: str, name: str, duck_type: str) -> dict[str, Any]:
-    ftype = _FRICTIONLESS_TYPES.get(duck_type)
-    if ftype is None:
-        ftype = "array" if duck_type.endswith("[]") else "object" if duck_type.startswith("STRUCT") else "any"
-    spec: dict[str, Any] = {"name": name, "type": ftype}
+@dataclass(frozen=True)
+class ParquetFile:
+    """One Parquet file of a table: the whole table, or one hive partition of it."""
+
+    table: str
+    relative_path: str  # to the package directory, POSIX
+    partition: dict[str, str]  # partition column -> value, from the directory names; empty if unpartitioned
+
+    @property
+    def resource_name(self) -> str:
+        return "-".join([self.table, *self.partition.values()]).lower()
+
+
+def file_sha256(path: Path) -> str:
+    """Hex sha256 of a file's bytes (Croissant `sha256`)."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def table_files(con: duckdb.DuckDBPyConnection, parquet_dir: Path) -> list[ParquetFile]:
+    """The Parquet files of every table in the database that has them under parquet_dir."""
+    files: list[ParquetFile] = []
+    for name in table_names(con):
+        single, tree = parquet_dir / f"{name}.parquet", parquet_dir / name
+        if single.is_file():
+            files.append(ParquetFile(name, single.name, {}))
+        elif tree.is_dir():
+            for path in sorted(tree.rglob("*.parquet")):
+                relative = path.relative_to(parquet_dir)
+                partition = dict(part.split("=", 1) for part in relative.parts[1:-1] if "=" in part)
+                files.append(ParquetFile(name, relative.as_posix(), partition))
+    return files
+
+
+def frictionless_type(duck_type: str, column: Column | None) -> str:
+    """The Table Schema type the validator accepts for this DuckDB type (see the module docstring)."""
+    if column is not None and column.json:
+        return column.json
+    if duck_type.endswith("]"):
+        return "any"
+    if duck_type.startswith(("STRUCT", "MAP")):
+        return "object"
     if duck_type.startswith("DECIMAL"):
-        spec["type"] = "number"
-    known = TABLES_BY_NAME.get(table)
+        return "number"
+    ftype = _FRICTIONLESS_TYPES.get(duck_type, "any")
+    if ftype == "integer" and (column is None or column.nullable):
+        return "number"
+    return ftype
+
+
+def known_column(table: str, name: str) -> Column | None:
+    """The definition of a column, also for a partition column (defined in its table's runs-like peers)."""
+    known: Table | None = TABLES_BY_NAME.get(table)
     column = next((c for c in known.columns if c.name == name), None) if known else None
+    if column is None and known is not None and name in known.partition_by:
+        column = next((c for c in TABLES_BY_NAME["runs"].columns if c.name == name), None)
+    return column
+
+
+def _field(table: str, name: str, duck_type: str) -> dict[str, Any]:
+    column = known_column(table, name)
+    spec: dict[str, Any] = {"name": name, "type": frictionless_type(duck_type, column)}
     if column is not None:
         spec["description"] = describe(column)
         if column.unit:
             spec["unit"] = column.unit
         if not column.nullable:
             spec["constraints"] = {"required": True}
+    elif (documented := analysis_column(table, name)) is not None:
+        spec["description"] = documented.description
+        if documented.unit:
+            spec["unit"] = documented.unit
     spec["duckdb_type"] = duck_type
     return spec
 
 
+def file_columns(con: duckdb.DuckDBPyConnection, path: Path) -> list[tuple[str, str]]:
+    """(name, DuckDB type) of the columns stored in one Parquet file, in file order (no hive columns)."""
+    rows = con.execute("DESCRIBE SELECT * FROM read_parquet(?, hive_partitioning = false)", [str(path)]).fetchall()
+    return [(row[0], row[1]) for row in rows]
+
+
+def _resource(con: duckdb.DuckDBPyConnection, parquet_dir: Path, file: ParquetFile) -> dict[str, Any]:
+    path = parquet_dir / file.relative_path
+    known = TABLES_BY_NAME.get(file.table)
+    fields = [_field(file.table, n, t) for n, t in file_columns(con, path)]
+    schema: dict[str, Any] = {"fields": fields}
+    names = {f["name"] for f in fields}
+    if known and known.primary_key and set(known.primary_key) <= names:
+        schema["primaryKey"] = list(known.primary_key)
+    resource: dict[str, Any] = {
+        "name": file.resource_name,
+        "type": "table",
+        "path": file.relative_path,
+        "format": "parquet",
+        "mediatype": "application/vnd.apache.parquet",
+        "schema": schema,
+        "rows": con.execute("SELECT count(*) FROM read_parquet(?, hive_partitioning = false)",
+                            [str(path)]).fetchall()[0][0],
+    }
+    description = known.description if known else TABLE_DESCRIPTIONS.get(file.table)
+    if description:
+        resource["description"] = description
+    resource["table"] = file.table
+    if file.partition:
+        resource["partition"] = dict(file.partition)
+    return resource
+
+
 def build_datapackage(con: duckdb.DuckDBPyConnection, parquet_dir: Path) -> dict[str, Any]:
-    resources = []
-    for name in table_names(con):
-        single, tree = parquet_dir / f"{name}.parquet", parquet_dir / name
-        if single.is_file():
-            files = [single.name]
-            partitions: tuple[str, ...] = ()
-        elif tree.is_dir():
-            files = sorted(p.relative_to(parquet_dir).as_posix() for p in tree.rglob("*.parquet"))
-            known = TABLES_BY_NAME.get(name)
-            partitions = known.partition_by if known else ()
-        else:
-            continue
-        columns = con.execute(
-            "SELECT column_name, data_type FROM information_schema.columns "
-            "WHERE table_name = ? AND table_schema = current_schema() AND table_catalog = current_database() "
-            "ORDER BY ordinal_position", [name]).fetchall()
-        fields = [_field(name, n, t) for n, t in columns]
-        if name == "steps":  # partition columns come from the directory names, not the table
-            fields += [_field("runs", p, "VARCHAR") for p in partitions]
-        known = TABLES_BY_NAME.get(name)
-        schema: dict[str, Any] = {"fields": fields}
-        if known and known.primary_key:
-            schema["primaryKey"] = list(known.primary_key)
-        resource: dict[str, Any] = {
-            "name": name,
-            "path": files,
-            "format": "parquet",
-            "mediatype": "application/vnd.apache.parquet",
-            "schema": schema,
-            "rows": con.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0],
-        }
-        if known:
-            resource["description"] = known.description
-        if partitions:
-            resource["hive_partitioning"] = list(partitions)
-        resources.append(resource)
+    resources = [_resource(con, parquet_dir, f) for f in table_files(con, parquet_dir)]
     return {
         "$schema": "https://datapackage.org/profiles/2.0/datapackage.json",
         "name": PACKAGE_NAME,
         "title": "fwbench: PyTorch vs TensorFlow benchmark runs",
         "description": "Process-level benchmark runs (one row per run), their step times, and the systems "
                        "they ran on; generated by `fwbench ingest` from raw run records "
-                       f"(run schema_version {SCHEMA_VERSION}). See data/README.md for the data dictionary.",
+                       f"(run schema_version {SCHEMA_VERSION}). One resource per Parquet file: a "
+                       "hive-partitioned table (<table>/grid_name=<g>/system_id=<s>/*.parquet) has one "
+                       "resource per partition, whose `table` and `partition` say what it holds. "
+                       "See data/README.md for the data dictionary.",
         "resources": resources,
     }
 
 
 def write_datapackage(con: duckdb.DuckDBPyConnection, parquet_dir: Path) -> Path:
-    parquet_dir.mkdir(parents=True, exist_ok=True)
-    target = parquet_dir / "datapackage.json"
     text = json.dumps(build_datapackage(con, parquet_dir), indent=2, sort_keys=False) + "\n"
-    if not target.exists() or target.read_text(encoding="utf-8") != text:
-        tmp = target.with_name(".datapackage.json.tmp")
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(target)
-    return target
+    return write_text_if_changed(parquet_dir / DATAPACKAGE_FILE, text)

@@ -26,6 +26,7 @@ class Column:
     note: str = ""  # description of a derived column, or text added to the schema's description
     nullable: bool = True
     schema: str = "run"  # the schema `source` refers to (workflow/schemas/<schema>.schema.yaml)
+    json: str = ""  # "object" or "array": a VARCHAR holding JSON text of that kind (metadata declares it so)
 
 
 @dataclass(frozen=True)
@@ -168,10 +169,10 @@ _SYSTEM_COLUMNS: tuple[Column, ...] = (
     Column("cuda_version", "VARCHAR", "system.cuda_version", note="CUDA version (null without GPU)."),
     Column("operating_system", "VARCHAR", "system.operating_system", note="Operating system."),
     Column("python_version", "VARCHAR", "system.python_version", note="Python version."),
-    Column("packages", "VARCHAR", "system.packages", note="Stored as JSON text with sorted keys."),
+    Column("packages", "VARCHAR", "system.packages", json="object", note="Stored as JSON text with sorted keys."),
     Column("git_commit", "VARCHAR", "system.git_commit", note="Commit of the fwbench checkout that ran."),
     Column("env_lock_hash", "VARCHAR", "system.env_lock_hash", note="Hash of the environment lock file."),
-    Column("extra", "VARCHAR",
+    Column("extra", "VARCHAR", json="object",
            note="Fingerprint fields beyond the schema's required ones, as JSON text (null when none)."),
     Column("fingerprint_version", "INTEGER", "system.fingerprint_version",
            note="Null (absent) means 1: the record was made before fingerprint v2."),
@@ -179,7 +180,7 @@ _SYSTEM_COLUMNS: tuple[Column, ...] = (
     Column("host_processor_family", "INTEGER", "system.host_processor_family"),
     Column("host_processor_model", "INTEGER", "system.host_processor_model"),
     Column("host_processor_stepping", "INTEGER", "system.host_processor_stepping"),
-    Column("host_processor_flags", "VARCHAR", "system.host_processor_flags", note="Stored as JSON text."),
+    Column("host_processor_flags", "VARCHAR", "system.host_processor_flags", json="array", note="Stored as JSON text."),
     Column("host_processor_l1d_cache_kib", "INTEGER", "system.host_processor_l1d_cache_kib", unit="KiB"),
     Column("host_processor_l1i_cache_kib", "INTEGER", "system.host_processor_l1i_cache_kib", unit="KiB"),
     Column("host_processor_l2_cache_kib", "INTEGER", "system.host_processor_l2_cache_kib", unit="KiB"),
@@ -188,8 +189,8 @@ _SYSTEM_COLUMNS: tuple[Column, ...] = (
     Column("host_processor_microcode", "VARCHAR", "system.host_processor_microcode"),
     Column("host_kernel_release", "VARCHAR", "system.host_kernel_release"),
     Column("host_cpu_frequency_governor", "VARCHAR", "system.host_cpu_frequency_governor"),
-    Column("numpy_blas", "VARCHAR", "system.numpy_blas", note="Stored as JSON text."),
-    Column("framework_build", "VARCHAR", "system.framework_build",
+    Column("numpy_blas", "VARCHAR", "system.numpy_blas", json="array", note="Stored as JSON text."),
+    Column("framework_build", "VARCHAR", "system.framework_build", json="object",
            note="Stored as JSON text; in `systems`, that of the system's most recent run."),
     Column("system_id_v1", "VARCHAR",
            note="The v1 system id of the same hardware (fwbench.harness.fingerprint.hardware_id_v1: CPU model "
@@ -281,7 +282,7 @@ ACCURACY_RUNS = Table(
         _acc("base_lr", "DOUBLE", "cell.lr_schedule.base_lr"),
         _acc("momentum", "DOUBLE", "cell.lr_schedule.momentum"),
         _acc("lr_gamma", "DOUBLE", "cell.lr_schedule.gamma"),
-        _acc("lr_milestones", "VARCHAR", "cell.lr_schedule.milestones", note="Stored as JSON text."),
+        _acc("lr_milestones", "VARCHAR", "cell.lr_schedule.milestones", json="array", note="Stored as JSON text."),
         _acc("seed", "BIGINT", "cell.seed"),
         _acc("threads", "INTEGER", "cell.threads"),
         _acc("device", "VARCHAR", "cell.device"),

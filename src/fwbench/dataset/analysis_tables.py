@@ -1,0 +1,381 @@
+"""What every table `fwbench analyze` writes to data/analysis/ means, column by column, written once.
+
+The analysis tables (Parquet files and the DuckDB tables of the same names) are built by
+fwbench.stats; their columns are not defined by a record schema, so their descriptions live here.
+The Frictionless datapackage writer, the Croissant writer and the data dictionary all read this
+module, so every field of every analysis table carries the same description everywhere. Standard
+library only: importable from anywhere in fwbench without an import cycle.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class AnalysisColumn:
+    """Description of one analysis-table column and its unit ("" when none, or when it varies by row)."""
+
+    description: str
+    unit: str = ""
+
+
+_C = AnalysisColumn
+
+TABLE_DESCRIPTIONS: dict[str, str] = {
+    "steady_state": (
+        "One row per run, whatever its status: where the steady state of its measured steps begins, the run's "
+        "statistic and why a run is excluded; written by `fwbench analyze` (fwbench.stats.metrics.steady_state_table)."
+    ),
+    "cell_stats": (
+        "One row per cell and system_id, plus one per cell pooled over systems: run counts and the median of each "
+        "per-run metric with a 95% bootstrap CI; written by `fwbench analyze` (fwbench.stats.cell_stats)."
+    ),
+    "comparisons": (
+        "One row per scope (system_id or 'pooled'), metric and pair of cells that differ only in framework and/or "
+        "mode: ratio of medians A/B, its CI and tests; written by `fwbench analyze` (fwbench.stats.comparisons)."
+    ),
+    "claims": (
+        "One row per claim of analysis/claims.yaml and scope (each system_id, then 'pooled'): the effect, its 95% CI "
+        "and the verdict; written by `fwbench analyze` (fwbench.stats.claims, C08 from fwbench.stats.accuracy)."
+    ),
+    "outliers": (
+        "One row per run outside the Tukey fences (1.5 IQR) of its cell's per-run values of one metric on its system; "
+        "reported, never removed; written by `fwbench analyze` (fwbench.stats.outliers)."
+    ),
+    "variance": (
+        "One row per cell with 2+ usable runs (all systems together): the variance of log step time split into "
+        "campaign, process and step parts; written by `fwbench analyze` (fwbench.stats.reproducibility)."
+    ),
+    "machine_flags": (
+        "One row per run that recorded a canary or CPU steal, beside its campaign's medians, flagged when it departs "
+        "from them (never dropped); written by `fwbench analyze` (fwbench.stats.machine_flags)."
+    ),
+    "protocol_sizing": (
+        "One row per candidate protocol (warm-up steps, measured steps, repetitions) with its predicted steady share, "
+        "CI width and grid minutes; written by `fwbench analyze` (fwbench.stats.protocol_sizing)."
+    ),
+    "campaign_claims": (
+        "One row per claim and campaign, the campaign judged on its own (the claims rules with the campaign in place "
+        "of the host); written by `fwbench analyze` with two or more campaigns (fwbench.stats.reproducibility)."
+    ),
+    "campaign_comparisons": (
+        "The comparisons of each campaign judged on its own: one row per campaign, metric and cell pair; written by "
+        "`fwbench analyze` with two or more campaigns (fwbench.stats.reproducibility)."
+    ),
+    "reproducibility": (
+        "One row per claim or cell comparison and pair of campaigns: both effects side by side and their ratio "
+        "(later/earlier) with a 95% CI; written by `fwbench analyze` (fwbench.stats.reproducibility)."
+    ),
+    "accuracy_final": (
+        "One row per accuracy configuration, framework and scope (system_id or 'pooled'): median final validation "
+        "accuracy over seeds with a 95% bootstrap CI; written by `fwbench analyze` (fwbench.stats.accuracy)."
+    ),
+    "accuracy_equivalence": (
+        "One row per accuracy configuration measured in both frameworks and scope: torch - tensorflow final accuracy "
+        "in percentage points, its 95% CI, TOST and verdict; written by `fwbench analyze` (fwbench.stats.accuracy)."
+    ),
+    "accuracy_time_to_target": (
+        "One row per accuracy configuration, framework and scope: training seconds and epochs until validation "
+        "accuracy first reaches a target; written by `fwbench analyze` (fwbench.stats.accuracy)."
+    ),
+}
+
+# ------------------------------------------------------------------ columns with one meaning in every table
+COLUMNS: dict[str, AnalysisColumn] = {
+    # identity of a benchmark cell or run: the runs table's columns of the same name
+    "run_id": _C("The process run (runs.run_id)."),
+    "system_id": _C("Host system (runs.system_id) of the row's runs, or 'pooled' where a row summarises every "
+                    "system together."),
+    "cell_id": _C("The benchmark cell (runs.cell_id): a stable short hash of the cell's parameters."),
+    "repetition": _C("Process repetition index k of the run within its grid (runs.repetition)."),
+    "framework": _C("Deep learning framework: torch or tensorflow."),
+    "mode": _C("Execution mode: torch eager|compile; tensorflow eager|function|xla."),
+    "model": _C("Model family: cnn, lstm or bert."),
+    "size": _C("Named size of the model family (tiny, mini, small, medium)."),
+    "phase": _C("Cell phase: train (forward+backward+optimizer step) or infer (forward only)."),
+    "batch_size": _C("Samples per step.", "samples"),
+    "seq_len": _C("Sequence length (0 for the CNN).", "tokens"),
+    "device": _C("Device the model runs on: cpu or cuda."),
+    "threads": _C("Intra-op threads of the run."),
+    "dtype": _C("Parameter and activation dtype."),
+    # accuracy-track configuration (accuracy_runs columns)
+    "config": _C("Label of the accuracy configuration: model-size, dataset, epochs, batch size, lr schedule and base "
+                 "lr, threads and device."),
+    "dataset": _C("Accuracy-track dataset: digits (cnn) or periodic (lstm)."),
+    "epochs": _C("Training epochs of the accuracy runs.", "epochs"),
+    "lr_schedule": _C("Learning-rate schedule of the accuracy runs: constant or step."),
+    "base_lr": _C("Learning rate of the first epoch (SGD with momentum, same in both frameworks)."),
+    # claims and campaign_claims
+    "claim_id": _C("Claim id from analysis/claims.yaml (C01, C02, ...)."),
+    "claim": _C("The claim's text, as stated in analysis/claims.yaml."),
+    "source": _C("Where the claim comes from (source reference in analysis/claims.yaml)."),
+    "tests": _C("What the data test for this claim (text from analysis/claims.yaml)."),
+    "ratio_definition": _C("What `effect` is: the metric, side A / side B, geometric mean over cells (for C08: "
+                           "final accuracy torch - tensorflow in percentage points)."),
+    "cells": _C("The cells used, ';'-separated: cell_id_a/cell_id_b comparison pairs (for C08: configuration "
+                "labels); null when none."),
+    "effect": _C("Geometric mean over cells of the ratio A/B (throughput: > 1 means A faster; other metrics: > 1 "
+                 "means A slower / uses more); for C08 torch - tensorflow accuracy in pp."),
+    "effect_low": _C("Lower bound of the 95% CI of `effect` (same scale as `effect`); NaN when untestable."),
+    "effect_high": _C("Upper bound of the 95% CI of `effect` (same scale as `effect`); NaN when untestable."),
+    "threshold": _C("The region the 95% CI of `effect` must lie in for the claim to be supported, with its meaning."),
+    # comparisons and campaign_comparisons
+    "comparison_id": _C("Row id: '<scope>:<metric>:<cell_id_a>:<cell_id_b>', the scope being the system_id, 'pooled' "
+                        "or (campaign_comparisons) the campaign."),
+    "unit": _C("Unit of median_a and median_b: ms (step_time), s (first_step, first_step_warm) or MB (memory, "
+               "device_memory)."),
+    "framework_a": _C("Framework of side A, the earlier in vocabulary order (torch before tensorflow)."),
+    "mode_a": _C("Mode of side A; within one framework A is the earlier mode (torch: eager, compile; tensorflow: "
+                 "eager, function, xla)."),
+    "cell_id_a": _C("Cell of side A."),
+    "framework_b": _C("Framework of side B."),
+    "mode_b": _C("Mode of side B."),
+    "cell_id_b": _C("Cell of side B."),
+    "n_a": _C("Runs of cell A with a value of this metric."),
+    "n_b": _C("Runs of cell B with a value of this metric."),
+    "median_a": _C("Median over cell A's runs of the per-run metric; unit in the `unit` column."),
+    "median_b": _C("Median over cell B's runs of the per-run metric; unit in the `unit` column."),
+    "ratio": _C("median_a / median_b; > 1 means A is slower (time metrics) or uses more (memory metrics)."),
+    "direction": _C("The ratio's direction in words, naming side A's framework and mode."),
+    "mwu_u": _C("Mann-Whitney U statistic of A's per-run values against B's (scipy); NaN with < 2 runs on a side."),
+    "p_value": _C("Two-sided Mann-Whitney U p-value on per-run values; NaN with < 2 runs on a side."),
+    "prob_a_lower": _C("P(a run of A is lower than a run of B) + P(tie)/2, 0-1; for time metrics P(A faster)."),
+    "equivalence_margin": _C("TOST margin as a fraction of the ratio: equivalent means |log(A/B)| < log(1 + margin).",
+                             "fraction"),
+    "tost_p": _C("TOST p-value (Welch t on log per-run values) for equivalence within the margin; NaN with < 2 runs "
+                 "on a side."),
+    "p_adjusted": _C("Benjamini-Hochberg adjusted p_value, one family per scope (system_id, 'pooled' or campaign) "
+                     "over all its rows and metrics."),
+    "significant": _C("p_adjusted < 0.05; null without a test."),
+    "equivalent": _C("tost_p < 0.05 (A and B equal within the margin); null without a test."),
+    "ci_excludes_1": _C("Whether the 95% CI of the ratio lies entirely above or below 1; null without a CI."),
+}
+
+# ------------------------------------------------------------------ table-specific columns
+_CLAIM_VERDICTS = "supported, contradicted, no significant difference, not testable here"
+
+_CLAIMS: dict[str, AnalysisColumn] = {
+    "metric": _C("Claim metric: step_time, throughput, first_step, first_step_warm, memory, device_memory or "
+                 "accuracy."),
+    "n_cells": _C("Comparison cell pairs the effect is computed over (for C08: configurations measured in both "
+                  "frameworks)."),
+    "n_runs": _C("Runs with a value of the metric in the cells used (for C08: finished accuracy runs in the scope)."),
+    "ci_method": _C("How the CI of `effect` was computed (two-stage bootstrap over cells; one cell: its ratio CI; "
+                    "C08: the t test); null when untestable."),
+    "reason": _C("Why the verdict: the effect, its CI and the region, or why the claim cannot be tested here."),
+    "note": _C("The claim's note from analysis/claims.yaml (for C08: how runs are paired); null when none."),
+}
+
+_COMPARISONS: dict[str, AnalysisColumn] = {
+    "metric": _C("Compared per-run metric: step_time, first_step, first_step_warm, memory or device_memory."),
+    "kind": _C("'framework' when the two cells differ in framework, 'mode' when only in mode."),
+    "ratio_low": _C("Lower bound of the 95% percentile bootstrap CI of `ratio`; NaN with < 2 runs on a side."),
+    "ratio_high": _C("Upper bound of the 95% percentile bootstrap CI of `ratio`; NaN with < 2 runs on a side."),
+    "ci_method": _C("Bootstrap of the ratio CI: hierarchical (runs, then steps), two-sample (runs) or three-level "
+                    "(campaigns first); null with < 2 runs on a side."),
+    "note": _C("Why a row has no CI or test (fewer than 2 runs on a side); null otherwise."),
+}
+
+_PER_RUN_UNIT = "ms for step_time, s for first_step and first_step_warm, MB for memory and device_memory"
+
+TABLE_COLUMNS: dict[str, dict[str, AnalysisColumn]] = {
+    "steady_state": {
+        "status": _C("The run's status (runs.status): ok, failed, oom, timeout or skipped."),
+        "ok": _C("Whether the run has a steady state and so counts in step-time statistics."),
+        "reason": _C("Why the run is excluded (status, too few steps, no steady state, drift); null when ok."),
+        "n_measured": _C("Measured step times recorded for the run.", "steps"),
+        "steady_start": _C("0-based index of the measured step where the steady state begins (also set for runs "
+                           "rejected after detection); null when none was placed.", "steps"),
+        "n_steady": _C("Measured steps from steady_start to the end.", "steps"),
+        "steady_median_ms": _C("Median of the steady-state steps: the run's step-time statistic; null when not ok.",
+                               "ms"),
+        "all_median_ms": _C("Median of all measured steps, steady or not; null without measured steps.", "ms"),
+        "drift_pct": _C("Level change across the steady part by its Theil-Sen slope, relative to its median; "
+                        "|drift| > 10% with a significant slope excludes the run.", "%"),
+        "n_change_points": _C("Change points PELT found in log step time of the measured steps."),
+    },
+    "cell_stats": {
+        "n_systems": _C("Distinct systems whose runs the row summarises (1 unless pooled)."),
+        "n_runs": _C("Run records of the cell in the scope, whatever their status."),
+        "n_ok": _C("Runs with status ok."),
+        "n_failed": _C("Runs whose status is not ok."),
+        "n_excluded": _C("Runs with status ok but no steady state (excluded from step time and throughput)."),
+        "excluded_reasons": _C("Why runs were excluded, as 'reason (xcount)' joined by '; '; null when none."),
+        "failed_statuses": _C("Distinct non-ok statuses of the cell's runs, comma-separated; null when none."),
+    },
+    "comparisons": dict(_COMPARISONS),
+    "campaign_comparisons": {
+        **_COMPARISONS,
+        "campaign_id": _C("The campaign whose runs alone this comparison uses (one execution of a grid on one "
+                          "machine)."),
+    },
+    "claims": {
+        **_CLAIMS,
+        "verdict": _C(f"Verdict in this scope: {_CLAIM_VERDICTS}, or not reproducible (testable campaigns "
+                      "disagree)."),
+    },
+    "campaign_claims": {
+        **_CLAIMS,
+        "campaign_id": _C("The campaign judged on its own (one execution of a grid on one machine)."),
+        "verdict": _C(f"Verdict from this campaign's runs alone: {_CLAIM_VERDICTS}."),
+    },
+    "outliers": {
+        "metric": _C("Per-run metric tested: step_time, first_step, first_step_warm, memory or device_memory."),
+        "value": _C(f"The run's value of the metric ({_PER_RUN_UNIT})."),
+        "q1": _C(f"First quartile of the cell's per-run values on this system ({_PER_RUN_UNIT})."),
+        "q3": _C(f"Third quartile of the cell's per-run values on this system ({_PER_RUN_UNIT})."),
+        "low_fence": _C("q1 - 1.5 x (q3 - q1); a value below it is an outlier (same unit as value)."),
+        "high_fence": _C("q3 + 1.5 x (q3 - q1); a value above it is an outlier (same unit as value)."),
+        "side": _C("'high' if the value is above high_fence, 'low' if below low_fence."),
+        "kept": _C("Always true: outliers are reported, never removed from any statistic."),
+    },
+    "variance": {
+        "n_campaigns": _C("Campaigns with at least one usable run of the cell."),
+        "n_runs": _C("Usable runs of the cell: status ok with a steady state (any system)."),
+        "steps_per_run": _C("Mean steady-state steps per usable run.", "steps"),
+        "campaign_var": _C("Between-campaign variance of ln(step ms), method of moments, truncated at 0; null with "
+                           "fewer than 2 campaigns."),
+        "process_var": _C("Between-process (run) variance of ln(step ms) within campaigns, truncated at 0; null "
+                          "without a campaign of 2+ runs."),
+        "step_var": _C("Within-run variance of ln(step ms) of steady-state steps (mean over runs)."),
+        "campaign_share": _C("campaign_var / the sum of the estimable components, 0-1; null when not estimable.",
+                             "fraction"),
+        "process_share": _C("process_var / the sum of the estimable components, 0-1; null when not estimable.",
+                            "fraction"),
+        "step_share": _C("step_var / the sum of the estimable components, 0-1.", "fraction"),
+    },
+    "machine_flags": {
+        "campaign_id": _C("Campaign of the run (runs.campaign_id)."),
+        "canary_ms": _C("The run's canary: median time of one fixed single-threaded BLAS call, measured just before "
+                        "the run.", "ms"),
+        "campaign_canary_ms": _C("Median canary_ms over the runs of the run's campaign.", "ms"),
+        "canary_ratio": _C("canary_ms / campaign_canary_ms; flagged when more than 20% away from 1."),
+        "steal_pct": _C("CPU steal (hypervisor ran another guest) in % of all CPU time over the run.", "%"),
+        "campaign_steal_pct": _C("Median steal_pct over the runs of the run's campaign.", "%"),
+        "flagged": _C("Canary more than 20% from its campaign's median, or steal more than 2 points above it; "
+                      "flagged runs are kept."),
+        "reason": _C("Why the run is flagged (canary ratio and/or steal); null when not flagged."),
+    },
+    "protocol_sizing": {
+        "warmup": _C("Candidate warm-up steps per run.", "steps"),
+        "measured": _C("Candidate measured steps per run.", "steps"),
+        "repetitions": _C("Candidate process runs per cell."),
+        "steady_share": _C("Predicted share of ok runs that would have a steady state under this warm-up and "
+                           "measured steps, from the observed transients, 0-1.", "fraction"),
+        "cells_within_target": _C("Share of cells whose predicted 95% CI of the median step time has a half-width "
+                                  "<= 5% with these repetitions, 0-1.", "fraction"),
+        "median_half_width": _C("Median over cells of the predicted relative half-width of that CI (0.05 = +-5%).",
+                                "fraction"),
+        "minutes": _C("Predicted wall time of one grid: per cell (fixed cost + steps x median step) x repetitions, "
+                      "plus the accuracy track.", "min"),
+        "n_cells": _C("Cells with ok runs whose costs and spreads the prediction uses."),
+        "n_transients": _C("Ok runs with a placed steady start, whose transients the steady share is read from."),
+        "max_observed_steps": _C("Most warm-up + measured steps of the runs: transients longer than this cannot be "
+                                 "seen.", "steps"),
+    },
+    "reproducibility": {
+        "kind": _C("'claim' (a claim's effect) or 'comparison' (a cell comparison's ratio)."),
+        "id": _C("The claim_id, or '<metric>:<cell_id_a>:<cell_id_b>' for a comparison."),
+        "label": _C("The claim's text, or the comparison's metric, workload and sides in words."),
+        "campaign_a": _C("The earlier campaign of the pair (campaign ids sort by start time)."),
+        "campaign_b": _C("The later campaign of the pair."),
+        "effect_a": _C("Claim effect or comparison ratio in campaign_a (scale of claims.effect / comparisons.ratio)."),
+        "low_a": _C("Lower bound of the 95% CI of effect_a."),
+        "high_a": _C("Upper bound of the 95% CI of effect_a."),
+        "verdict_a": _C("Claim verdict in campaign_a, or for a comparison: A higher, A lower, CI includes 1, no CI."),
+        "effect_b": _C("Claim effect or comparison ratio in campaign_b."),
+        "low_b": _C("Lower bound of the 95% CI of effect_b."),
+        "high_b": _C("Upper bound of the 95% CI of effect_b."),
+        "verdict_b": _C("Claim verdict in campaign_b, or for a comparison: A higher, A lower, CI includes 1, no CI."),
+        "ratio_b_over_a": _C("effect_b / effect_a: 1 = the same effect in both campaigns (NaN for claims unless both "
+                             "effects are positive)."),
+        "ratio_low": _C("Lower bound of the 95% CI of ratio_b_over_a."),
+        "ratio_high": _C("Upper bound of the 95% CI of ratio_b_over_a."),
+        "ratio_ci_method": _C("How that CI was computed: normal on the log scale from both CIs (claims), or "
+                              "percentile of both campaigns' bootstrap replicates (comparisons)."),
+        "agree": _C("Claims: same verdict in both campaigns; comparisons: CI on the same side of 1 (or both include "
+                    "it); null when either is untestable."),
+    },
+    "accuracy_final": {
+        "modes": _C("Modes of the framework's runs in the group, comma-separated."),
+        "n_runs": _C("Finished runs (status ok, with a final accuracy) of this framework and configuration."),
+        "median": _C("Median final validation accuracy over the runs, 0-1.", "fraction"),
+        "ci_low": _C("Lower bound of the 95% bootstrap CI of the median.", "fraction"),
+        "ci_high": _C("Upper bound of the 95% bootstrap CI of the median.", "fraction"),
+        "ci_method": _C("Method of that CI: BCa, percentile, degenerate (all runs equal) or none (reason)."),
+        "mean": _C("Mean final validation accuracy over the runs, 0-1.", "fraction"),
+        "sd": _C("Sample standard deviation of final validation accuracy; NaN with one run.", "fraction"),
+    },
+    "accuracy_equivalence": {
+        "diff_pp": _C("Mean difference torch - tensorflow of final validation accuracy (paired over seeds, else "
+                      "Welch).", "pp"),
+        "diff_low_pp": _C("Lower bound of the 95% t CI of diff_pp.", "pp"),
+        "diff_high_pp": _C("Upper bound of the 95% t CI of diff_pp.", "pp"),
+        "margin_pp": _C("Equivalence margin: supported when the CI lies inside (-margin, +margin).", "pp"),
+        "p_tost": _C("TOST p-value for |difference| < margin_pp."),
+        "n_torch": _C("torch values compared (one per system and seed, repetitions averaged)."),
+        "n_tensorflow": _C("tensorflow values compared (one per system and seed, repetitions averaged)."),
+        "n_pairs": _C("Seed pairs of the paired t test; 0 when seeds do not pair up (Welch)."),
+        "method": _C("The test used: paired t over seed pairs, or Welch t when seeds do not pair up."),
+        "verdict": _C("supported (CI inside +-margin_pp), contradicted (entirely outside), no significant "
+                      "difference (across the boundary) or not testable here (< 2 values per framework)."),
+    },
+    "accuracy_time_to_target": {
+        "target_accuracy": _C("Validation accuracy target: 0.95 x the lower of the two frameworks' median final "
+                              "accuracies in this configuration.", "fraction"),
+        "n_runs": _C("Finished runs (status ok, with a final accuracy) of this framework and configuration."),
+        "n_reached": _C("Of them, runs whose validation accuracy reached the target in some epoch."),
+        "median_s": _C("Median over runs that reached it of training seconds to the target (sum of epoch wall_s, "
+                       "evaluation excluded).", "s"),
+        "ci_low_s": _C("Lower bound of the 95% bootstrap CI of median_s.", "s"),
+        "ci_high_s": _C("Upper bound of the 95% bootstrap CI of median_s.", "s"),
+        "ci_method": _C("Method of that CI: BCa, percentile, degenerate (all runs equal) or none (reason)."),
+        "median_epochs": _C("Median 1-based epoch at which the target was first reached; NaN when no run reached it.",
+                            "epochs"),
+    },
+}
+
+# ------------------------------------------------------------------ cell_stats: <metric>_<statistic>
+CELL_STATS_METRICS: dict[str, tuple[str, str]] = {
+    "step_ms": ("per-run median steady-state step time (runs with status ok and a steady state)", "ms"),
+    "throughput_sps": ("per-run throughput, batch_size x 1000 / the run's step_ms", "samples/s"),
+    "first_step_s": ("per-run first step time, trace/compile included, with a cold or no compile cache (status ok)",
+                     "s"),
+    "first_step_warm_s": ("per-run first step time with a warm on-disk compile cache (status ok)", "s"),
+    "peak_rss_above_import_mb": ("per-run peak RSS above the post-import baseline (status ok)", "MB"),
+    "device_peak_mb": ("per-run framework peak device memory (status ok; none on cpu)", "MB"),
+}
+
+#: `{metric}` is replaced by the metric's text of CELL_STATS_METRICS.
+CELL_STATS_STATISTICS: dict[str, str] = {
+    "median": "Median over the cell's runs of the {metric}.",
+    "low": "Lower bound of the 95% bootstrap CI of the median of the {metric}; NaN without a CI.",
+    "high": "Upper bound of the 95% bootstrap CI of the median of the {metric}; NaN without a CI.",
+    "ci_method": ("Method of the CI of the median of the {metric}: BCa, percentile, degenerate (all runs equal) "
+                  "or none (reason)."),
+    "n": "Runs with a value of the {metric}.",
+}
+# statistics in the metric's own unit (the others are a method name and a count)
+_VALUED_STATISTICS: frozenset[str] = frozenset({"median", "low", "high"})
+
+
+def _cell_stats_column(name: str) -> AnalysisColumn | None:
+    for statistic, template in CELL_STATS_STATISTICS.items():
+        prefix = name[: -len(statistic) - 1]
+        if name.endswith("_" + statistic) and prefix in CELL_STATS_METRICS:
+            text, unit = CELL_STATS_METRICS[prefix]
+            return AnalysisColumn(template.format(metric=text), unit if statistic in _VALUED_STATISTICS else "")
+    return None
+
+
+def analysis_column(table: str, name: str) -> AnalysisColumn | None:
+    """TABLE_COLUMNS, then COLUMNS, then (for cell_stats) the <metric>_<statistic> pattern; None if undocumented."""
+    specific = TABLE_COLUMNS.get(table, {}).get(name)
+    if specific is not None:
+        return specific
+    if name in COLUMNS:
+        return COLUMNS[name]
+    if table == "cell_stats":
+        return _cell_stats_column(name)
+    return None
