@@ -8,7 +8,7 @@ import pytest
 import ruptures as rpt
 
 from fwbench.stats.metrics import run_table, steady_state_table
-from fwbench.stats.steady_state import _l2_cost, detect_steady_state
+from fwbench.stats.steady_state import _l2_cost, despike, detect_steady_state
 from fwbench.synthetic import base_cell, step_times
 from helpers.planted import planted_frames
 
@@ -83,3 +83,44 @@ def test_first_step_split_by_compile_cache_state() -> None:
         pl.when(pl.col("repetition") < 2).then(pl.lit("cold")).otherwise(pl.lit("warm")).alias("compile_cache_state"))
     per_run = run_table(runs, steady_state_table(runs, frames["steps"]))
     assert per_run["first_step_s"].null_count() == 2 and per_run["first_step_warm_s"].null_count() == 2
+
+
+def stationary_with_spikes(rng: np.random.Generator, n: int) -> np.ndarray:
+    """Stationary after warm-up: 8% lognormal step noise, 1% of steps 3x slower (the issue's held-out runs)."""
+    steps = 50.0 * np.exp(rng.normal(0.0, 0.08, n))
+    steps[rng.random(n) < 0.01] *= 3.0
+    return steps
+
+
+@pytest.mark.parametrize(("n", "runs", "limit"), [(50, 600, 0.01), (20, 1000, 0.015)])
+def test_isolated_slow_steps_do_not_exclude_stationary_runs(n: int, runs: int, limit: float) -> None:
+    """< 1% of 50-step runs (the issue's runs; measured 0.2%); 20 steps (default grid) sit near 0.9%, where
+    half are Theil-Sen drift calls at 8% noise, so that size gets a 1.5% bound. The old rule excluded 6-10%."""
+    rng = np.random.default_rng(100 + n)
+    states = [detect_steady_state(stationary_with_spikes(rng, n)) for _ in range(runs)]
+    excluded = [s.reason for s in states if not s.ok]
+    assert len(excluded) < limit * len(states), excluded[:5]
+
+
+def test_despike_removes_one_slow_step_and_keeps_a_sustained_shift() -> None:
+    log_ms = np.log(np.full(20, 50.0))
+    log_ms[7] += np.log(3.0)  # one slow step
+    log_ms[14:] += np.log(1.3)  # a shift that lasts
+    cleaned = despike(log_ms, sigma=0.02)
+    assert cleaned[7] == pytest.approx(np.log(50.0))
+    assert np.allclose(cleaned[14:], np.log(65.0)) and np.allclose(cleaned[:7], np.log(50.0))
+
+
+@pytest.mark.parametrize("noise", [0.03, 0.08])
+def test_late_level_shifts_and_strong_drifts_are_still_excluded(noise: float) -> None:
+    rng = np.random.default_rng(int(noise * 1000))
+    for n in (20, 50):
+        shifted = []
+        for _ in range(100):
+            steps = 50.0 * np.exp(rng.normal(0.0, noise, n))
+            steps[int(0.7 * n):] *= 1.3
+            shifted.append(detect_steady_state(steps).ok)
+        assert np.mean(shifted) <= 0.05, (n, np.mean(shifted))
+    drifting = [detect_steady_state(50.0 * np.exp(rng.normal(0.0, 0.03, 50)) * np.linspace(1.0, 1.5, 50)).ok
+                for _ in range(100)]
+    assert np.mean(drifting) <= 0.05

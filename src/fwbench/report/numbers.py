@@ -89,7 +89,9 @@ def protocol_numbers(data: FigureData) -> dict[str, Any]:
         "equivalence_margin": _join([fmt.pct(m) for m in margin]),
         "penalty_beta": f"{steady_state.PENALTY_BETA:g}", "min_segment": str(steady_state.MIN_SEGMENT),
         "level_tol": fmt.pct(steady_state.LEVEL_TOL), "min_steady": str(steady_state.MIN_STEADY),
-        "drift_tol": fmt.pct(steady_state.DRIFT_TOL), "fence_k": f"{outliers.FENCE_K:g}",
+        "drift_tol": fmt.pct(steady_state.DRIFT_TOL),
+        "spike_k": f"{steady_state.SPIKE_K:g}", "spike_window": str(2 * steady_state.SPIKE_HALF_WIDTH + 1),
+        "level_z": f"{steady_state.LEVEL_Z:g}", "fence_k": f"{outliers.FENCE_K:g}",
     }
 
 
