@@ -147,3 +147,19 @@ def test_inline_threshold_and_file_loading(tmp_path) -> None:
     bad["claims"][0]["threshold"] = {"within": [1.6, 1.2], "text": "backwards"}
     with pytest.raises(ClaimError, match="claim T01"):
         parse_claims(bad)
+
+
+def test_a_cell_below_four_usable_runs_is_left_out_and_the_claim_flagged() -> None:
+    """Minimum evidence: a TensorFlow cell with 3 runs leaves its pair out of the claim, which says so."""
+    from fwbench.stats.comparisons import MIN_RUNS
+
+    tf = {"framework": "tensorflow", "mode": "function"}
+    records = planted_records({base_cell(size="small"): 30.0, base_cell(size="medium"): 30.0,
+                               base_cell(size="small", **tf): 40.0}, reps=6, seed=3)
+    records += planted_records({base_cell(size="medium", **tf): 40.0}, reps=MIN_RUNS - 1, seed=4)
+    frames = records_to_frames(records)
+    table = analyze(frames["runs"], frames["steps"], n_resamples=200).claims
+    row = _verdict(table, "C01")
+    assert row["n_cells"] == 1 and row["pairs_dropped"] == 1, row
+    assert f"tensorflow function: {MIN_RUNS - 1} runs" in row["dropped_pairs"]
+    assert "left out" in row["reason"] and row["verdict"] != "not testable here"

@@ -31,10 +31,10 @@ def build_db(root: Path, name: str, *, two_hosts: bool = True, resamples: int = 
                     cells[cell] = step[fw] * scale * (1.8 if threads == 1 else 1.0)
     raw, db = root / "raw", root / "results.duckdb"
     seed = 1 if name == "A" else 2
-    write_dataset(raw, cells, reps=3, seed=seed, transient_steps=6, first_step_s=0.8)
+    write_dataset(raw, cells, reps=4, seed=seed, transient_steps=6, first_step_s=0.8)  # 4: min evidence
     if two_hosts:
         few = dict(list(cells.items())[:4])
-        write_dataset(raw, few, reps=3, seed=seed + 10, system=fake_system("second-host"))
+        write_dataset(raw, few, reps=4, seed=seed + 10, system=fake_system("second-host"))
     # accuracy track (C08): equal accuracies in A, a 5-point gap in B
     write_accuracy_dataset(raw, {"torch": 0.9, "tensorflow": 0.9 if name == "A" else 0.85}, seeds=3)
     ingest(raw, db)

@@ -119,6 +119,10 @@ COLUMNS: dict[str, AnalysisColumn] = {
                  "means A slower / uses more); for C08 torch - tensorflow accuracy in pp."),
     "effect_low": _C("Lower bound of the 95% CI of `effect` (same scale as `effect`); NaN when untestable."),
     "effect_high": _C("Upper bound of the 95% CI of `effect` (same scale as `effect`); NaN when untestable."),
+    "pairs_dropped": _C("Matching cell pairs left out of the claim because a side had fewer than 4 usable runs "
+                        "(after steady-state exclusions); > 0 flags a claim whose set of pairs exclusions changed."),
+    "dropped_pairs": _C("The pairs left out, ';'-separated: cell_id_a/cell_id_b with each side's usable run count; "
+                        "null when none."),
     "threshold": _C("The region the 95% CI of `effect` must lie in for the claim to be supported, with its meaning."),
     # comparisons and campaign_comparisons
     "comparison_id": _C("Row id: '<scope>:<metric>:<cell_id_a>:<cell_id_b>', the scope being the system_id, 'pooled' "

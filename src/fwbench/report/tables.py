@@ -17,6 +17,7 @@ from fwbench.figures import common as F
 from fwbench.figures.data import FigureData
 from fwbench.figures.forest import speed_ratios
 from fwbench.report import fmt
+from fwbench.stats.comparisons import MIN_RUNS
 from fwbench.report.reproduction import campaigns_table, reproducibility_table
 
 
@@ -127,6 +128,8 @@ def claims_table(data: FigureData) -> dict[str, Any]:
     rows = []
     for r in claims.iter_rows(named=True):
         cells = f"{r['n_cells']} cells, {r['n_runs']} runs" if r.get("n_cells") else "none"
+        if r.get("pairs_dropped"):  # the set of pairs changed because of exclusions: flagged
+            cells += f"; {r['pairs_dropped']} pair(s) left out (< {MIN_RUNS} usable runs)"
         effect = fmt.ci(r.get("effect"), r.get("effect_low"), r.get("effect_high"))
         rows.append([r["claim_id"], r["claim"], r.get("ratio_definition") or r.get("metric"),
                      cells, effect, r.get("threshold"), r["verdict"], r.get("reason") or ""])

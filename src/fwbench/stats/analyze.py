@@ -87,6 +87,7 @@ def _with_accuracy_verdicts(claims_table: pl.DataFrame, acc: AccuracyAnalysis, a
     if speed_only:
         extra = pl.DataFrame([c08_verdict(accuracy_runs, scope=s) for s in speed_only], infer_schema_length=None)
         c08 = pl.concat([c08, extra], how="diagonal_relaxed")
+    c08 = c08.with_columns([pl.lit(None).alias(name) for name in claims_table.columns if name not in c08.columns])
     c08 = (c08.with_columns(claim=pl.lit(claim.text), source=pl.lit(claim.source), tests=pl.lit(claim.tests))
            .sort(pl.col("system_id") == "pooled", "system_id")
            .select([pl.col(name).cast(dtype) for name, dtype in claims_table.schema.items()]))

@@ -29,7 +29,7 @@ import yaml
 from fwbench import constants as C
 from fwbench.paths import CLAIMS_FILE
 from fwbench.stats.bootstrap import SEED, geomean_ci
-from fwbench.stats.comparisons import Comparisons
+from fwbench.stats.comparisons import MIN_RUNS, Comparisons
 from fwbench.stats.metrics import KEY_FIELDS, METRICS, in_scope, scopes
 
 CLAIM_METRICS: tuple[str, ...] = ("step_time", "throughput", "first_step", "first_step_warm", "memory",
@@ -296,6 +296,12 @@ def _no_cells_reason(claim: Claim, runs: pl.DataFrame, where: str) -> str:
             f"at the same model/size/phase/batch/seq_len/device/threads/dtype")
 
 
+def _dropped_pairs(rows: list[dict[str, Any]]) -> str | None:
+    """The matching cell pairs a claim left out for too few usable runs, with their run counts."""
+    return "; ".join(f"{r['cell_id_a']}/{r['cell_id_b']} ({r['framework_a']} {r['mode_a']}: {r['n_a']} runs, "
+                     f"{r['framework_b']} {r['mode_b']}: {r['n_b']} runs)" for r in rows) or None
+
+
 def evaluate_claim(claim: Claim, scope: str, runs: pl.DataFrame, comps: Comparisons,
                    seed: int = SEED) -> dict[str, Any]:
     """The verdict row of one claim in one scope (a system_id or 'pooled')."""
@@ -305,7 +311,8 @@ def evaluate_claim(claim: Claim, scope: str, runs: pl.DataFrame, comps: Comparis
         "system_id": scope, "metric": claim.metric, "ratio_definition": claim.ratio_definition,
         "n_cells": 0, "cells": None, "n_runs": 0, "effect": math.nan, "effect_low": math.nan,
         "effect_high": math.nan, "ci_method": None, "threshold": claim.threshold.describe(),
-        "verdict": "not testable here", "reason": None, "note": claim.note,
+        "verdict": "not testable here", "reason": None, "note": claim.note, "pairs_dropped": 0,
+        "dropped_pairs": None,
     }
     scope_runs = in_scope(runs, scope)
     reason = _untestable(claim, scope_runs, where)
@@ -320,9 +327,11 @@ def evaluate_claim(claim: Claim, scope: str, runs: pl.DataFrame, comps: Comparis
     if not matched:
         return {**row, "reason": _no_cells_reason(claim, scope_runs, where)}
     usable = [(r, o) for r, o in matched if r["comparison_id"] in comps.log_replicates]
+    dropped = [r for r, _ in matched if r["comparison_id"] not in comps.log_replicates]
+    row.update(pairs_dropped=len(dropped), dropped_pairs=_dropped_pairs(dropped))
     if not usable:
         return {**row, "n_cells": 0, "reason": f"{len(matched)} matching cell pair(s) {where}, but none has "
-                                                f">= 2 usable runs per side"}
+                                                f">= {MIN_RUNS} usable runs per side"}
     sign = -1.0 if claim.metric == "throughput" else 1.0
     logs = [sign * o * math.log(r["ratio"]) for r, o in usable]
     reps = [sign * o * comps.log_replicates[r["comparison_id"]] for r, o in usable]
@@ -335,9 +344,9 @@ def evaluate_claim(claim: Claim, scope: str, runs: pl.DataFrame, comps: Comparis
         verdict, how = "contradicted", "entirely outside"
     else:
         verdict, how = "no significant difference", "across the boundary of"
-    skipped = len(matched) - len(usable)
     reason = (f"effect {ci.estimate:.3f} [95% CI {ci.low:.3f}, {ci.high:.3f}] over {len(usable)} cell pair(s): "
-              f"CI {how} {region.name}" + (f"; {skipped} matching pair(s) had < 2 usable runs per side" if skipped else ""))
+              f"CI {how} {region.name}"
+              + (f"; {len(dropped)} matching pair(s) left out, < {MIN_RUNS} usable runs on a side" if dropped else ""))
     return {**row, "n_cells": len(usable), "n_runs": int(sum(runs_per_cell.values())),
             "cells": ";".join(f"{r['cell_id_a']}/{r['cell_id_b']}" for r, _ in usable),
             "effect": ci.estimate, "effect_low": ci.low, "effect_high": ci.high, "ci_method": ci.method,
@@ -351,5 +360,5 @@ def evaluate_claims(claims: list[Claim], runs: pl.DataFrame, comps: Comparisons,
               "system_id": pl.String, "metric": pl.String, "ratio_definition": pl.String, "n_cells": pl.Int64,
               "cells": pl.String, "n_runs": pl.Int64, "effect": pl.Float64, "effect_low": pl.Float64,
               "effect_high": pl.Float64, "ci_method": pl.String, "threshold": pl.String, "verdict": pl.String,
-              "reason": pl.String, "note": pl.String}
+              "reason": pl.String, "note": pl.String, "pairs_dropped": pl.Int64, "dropped_pairs": pl.String}
     return pl.DataFrame(rows, schema=schema)

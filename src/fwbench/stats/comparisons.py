@@ -30,7 +30,8 @@ from fwbench.stats.metrics import KEY_FIELDS, METRICS, Metric, in_scope, scopes
 from fwbench.stats.multiple import bh_adjust
 
 ALPHA = 0.05
-MIN_RUNS = 2
+MIN_RUNS = 4  # usable runs per side before a cell enters a CI, a test or a verdict (a bootstrap of 2 or 3
+# run values covers the median far less often than its nominal 95%)
 
 
 @dataclass
@@ -174,7 +175,8 @@ def compare(
                     "equivalence_margin": margin, "tost_p": math.nan, "note": None,
                 }
                 if len(va) < MIN_RUNS or len(vb) < MIN_RUNS:
-                    row["note"] = f"fewer than {MIN_RUNS} runs on a side: no CI or test"
+                    row["note"] = (f"fewer than {MIN_RUNS} usable runs on a side ({a['framework']} {a['mode']}: "
+                                   f"{len(va)}, {b['framework']} {b['mode']}: {len(vb)}): no CI, test or verdict")
                 else:
                     ci = ratio_from_medians(float(np.median(va)), float(np.median(vb)),
                                             data.replicates(a["cell_id"], metric),
