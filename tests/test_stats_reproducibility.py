@@ -20,7 +20,8 @@ from helpers.planted import framework_cells, planted_records, records_to_frames
 CLAIMS = parse_claims({
     "thresholds": {"greater": {"above": 1.0, "text": "CI above 1"}},
     "claims": [{"id": "R01", "text": "TensorFlow trains the CNN faster", "source": "test", "tests": "cnn train",
-                "metric": "step_time", "a": {"framework": "torch"}, "b": {"framework": "tensorflow"},
+                "metric": "step_time", "contrast": "all-pairs", "a": {"framework": "torch"},
+                "b": {"framework": "tensorflow"},
                 "filter": {"model": ["cnn"]}, "threshold": "greater"}],
 }, "test")
 SYSTEM = fake_system("campaign-host")

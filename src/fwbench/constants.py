@@ -13,6 +13,9 @@ MODES: dict[str, tuple[str, ...]] = {
     "torch": ("eager", "compile"),
     "tensorflow": ("eager", "function", "xla"),
 }
+# How each framework's users run it by default (Keras fit/predict wrap the step in tf.function):
+# the modes of a claim's `defaults` contrast (analysis/claims.yaml, fwbench.stats.claims).
+DEFAULT_MODES: dict[str, str] = {"torch": "eager", "tensorflow": "function"}
 MODELS: tuple[str, ...] = ("cnn", "lstm", "bert")
 SIZES: dict[str, tuple[str, ...]] = {
     "cnn": ("tiny", "small", "medium"),

@@ -163,11 +163,12 @@ def claim_numbers(data: FigureData) -> dict[str, Any]:
     if claims.height == 0:
         return {"n_claims": "0", "claims_sentence": "No claim was evaluated (the claims table is absent)."}
     counts = {v: claims.filter(pl.col("verdict") == v).height for v in VERDICTS}
-    return {"n_claims": str(claims.height), **{f"n_{k.replace(' ', '_')}": str(n) for k, n in counts.items()},
+    return {"n_claims": str(claims.height), **{f"n_{k.replace(',', '').replace(' ', '_')}": str(n) for k, n in counts.items()},
             "claims_sentence": (f"Of {claims.height} claims from the source articles, {counts['supported']} "
                                 f"{'is' if counts['supported'] == 1 else 'are'} supported by these data, "
-                                f"{counts['contradicted']} contradicted, {counts['no significant difference']} "
-                                f"show no significant difference"
+                                f"{counts['contradicted']} contradicted, {counts['direction holds, size not']} hold "
+                                f"in direction but not in size, {counts['depends on the cell']} depend on the cell, "
+                                f"{counts['inconclusive']} are inconclusive"
                                 + (f", {counts['not reproducible']} {'is' if counts['not reproducible'] == 1 else 'are'} "
                                    "not reproducible (the campaigns disagree)" if counts["not reproducible"] else "")
                                 + f" and {counts['not testable here']} cannot be tested here.")}

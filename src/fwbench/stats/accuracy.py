@@ -16,7 +16,7 @@ from identical weights and see identical data, so they are compared as pairs.
   is TARGET_FRACTION of the lower of the two frameworks' median final accuracies, unless given.
 - c08_verdict: the verdict row, in the claims table's columns (fwbench.stats.claims): supported if
   the 95% CI of the pooled difference lies inside (-margin, +margin), contradicted if it lies
-  entirely outside, else "no significant difference"; "not testable here" without >= 2 pairs.
+  entirely outside, else "inconclusive"; "not testable here" without >= 2 pairs.
 """
 
 from __future__ import annotations
@@ -98,7 +98,7 @@ class Equivalence:
             return "supported"
         if self.low_pp >= self.margin_pp or self.high_pp <= -self.margin_pp:
             return "contradicted"
-        return "no significant difference"
+        return "inconclusive"
 
 
 def equivalence(a: np.ndarray, b: np.ndarray, *, paired: bool, margin_pp: float = MARGIN_PP,
@@ -234,7 +234,7 @@ def c08_verdict(runs: pl.DataFrame, *, scope: str = "pooled", margin_pp: float =
         return {**row, "n_cells": len(configs), "n_runs": done.height, "cells": ";".join(configs),
                 "reason": f"fewer than {MIN_PAIRS} runs per framework {where}"}
     how = {"supported": "inside", "contradicted": "entirely outside",
-           "no significant difference": "across the boundary of"}[verdict]
+           "inconclusive": "across the boundary of"}[verdict]
     reason = (f"torch - tensorflow final accuracy {eq.estimate_pp:+.2f} pp [95% CI {eq.low_pp:+.2f}, {eq.high_pp:+.2f}] "
               f"({eq.method}, {len(configs)} configuration(s)); TOST p = {eq.p_tost:.3g}; "
               f"CI {how} +-{margin_pp:g} pp")

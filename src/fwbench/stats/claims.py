@@ -3,12 +3,17 @@
 A claim names a metric, two sides (A and B: a framework and optional modes), a cell filter and a
 threshold region for the oriented ratio A/B (for throughput A/B, i.e. > 1 means A is faster).
 Effect = geometric mean of the ratio over the matching comparison cells, with a two-stage
-bootstrap CI (fwbench.stats.bootstrap.geomean_ci). Verdict, from the 95% CI and the region:
+bootstrap CI (fwbench.stats.bootstrap.geomean_ci). Verdict (the vocabulary of CLAIMS.md), from
+the per-cell CIs, the pooled 95% CI and the region:
 
+- depends on the cell:       per-cell effects go both ways (some cell CIs entirely above 1, some
+                             entirely below): no pooled verdict, the cells of each side are listed;
 - supported:                 CI entirely inside the region;
-- contradicted:              CI entirely outside the region;
-- no significant difference: CI overlaps the region's boundary (for a direction claim: the CI
-                             contains 1) — the data do not separate the claim from its negation;
+- contradicted:              a direction claim's CI lies entirely on the other side of 1 (the
+                             opposite holds); an equivalence claim's CI entirely outside its bounds;
+- direction holds, size not: the CI excludes 1 on the claimed side but is outside or across the
+                             claimed magnitude (e.g. "significantly" = > 10%, measured 3-8%);
+- inconclusive:              the CI crosses 1 (or an equivalence bound): never "no difference";
 - not testable here:         no data can test it (no cuda runs, no accuracy runs, no matching
                              cells ...), with the reason.
 
@@ -35,12 +40,17 @@ from fwbench.stats.metrics import KEY_FIELDS, METRICS, in_scope, scopes
 CLAIM_METRICS: tuple[str, ...] = ("step_time", "throughput", "first_step", "first_step_warm", "memory",
                                   "device_memory", "accuracy")
 REQUIREMENTS: tuple[str, ...] = ("multi_worker",)
-VERDICTS: tuple[str, ...] = ("supported", "contradicted", "no significant difference", "not testable here",
-                             "not reproducible")
+# Which modes stand for a framework (CLAIMS.md): defaults = each framework as its users run it
+# (constants.DEFAULT_MODES: torch eager vs TF function); all-pairs = every mode of each side (kept as
+# a sensitivity reading); as-stated = the modes written on the sides (mode claims such as C11).
+CONTRASTS: tuple[str, ...] = ("defaults", "all-pairs", "as-stated")
+VERDICTS: tuple[str, ...] = ("supported", "contradicted", "direction holds, size not", "inconclusive",
+                             "depends on the cell", "not testable here", "not reproducible")
 _STRING_FILTERS = {"model": C.MODELS, "size": tuple(sorted({s for v in C.SIZES.values() for s in v})),
                    "phase": C.PHASES, "device": C.DEVICES, "dtype": C.DTYPES}
 _INT_FILTERS = ("batch_size", "seq_len", "threads")
-_CLAIM_KEYS = {"id", "text", "source", "tests", "metric", "a", "b", "filter", "threshold", "requires", "note"}
+_CLAIM_KEYS = {"id", "text", "source", "tests", "metric", "contrast", "a", "b", "filter", "threshold", "requires",
+               "note"}
 
 
 class ClaimError(ValueError):
@@ -70,6 +80,31 @@ class Region:
     def disjoint(self, lo: float, hi: float) -> bool:
         return (self.low is not None and hi <= self.low) or (self.high is not None and lo >= self.high)
 
+    @property
+    def direction(self) -> int:
+        """+1: the region lies above 1 (A higher); -1: below 1; 0: around 1 (an equivalence claim)."""
+        if self.low is not None and self.low >= 1.0:
+            return 1
+        if self.high is not None and self.high <= 1.0:
+            return -1
+        return 0
+
+    def verdict(self, lo: float, hi: float) -> tuple[str, str]:
+        """(verdict, how the CI lies) for a pooled CI; see the module docstring."""
+        if self.contains(lo, hi):
+            return "supported", f"inside {self.name}"
+        if self.direction == 0:
+            if self.disjoint(lo, hi):
+                return "contradicted", f"entirely outside {self.name}"
+            return "inconclusive", f"across a bound of {self.name}"
+        opposite = hi < 1.0 if self.direction > 0 else lo > 1.0
+        holds = lo > 1.0 if self.direction > 0 else hi < 1.0
+        if opposite:
+            return "contradicted", "entirely on the other side of 1"
+        if holds:
+            return "direction holds, size not", f"on the claimed side of 1, not inside {self.name}"
+        return "inconclusive", "across 1"
+
 
 @dataclass(frozen=True)
 class Side:
@@ -96,12 +131,21 @@ class Claim:
     filter: dict[str, Any] = field(default_factory=dict)
     requires: tuple[str, ...] = ()
     note: str | None = None
+    contrast: str = "as-stated"
+
+    def sides(self) -> tuple[Side, Side]:
+        """The sides as compared under the claim's contrast (defaults: each framework's default mode)."""
+        if self.contrast != "defaults":
+            return self.a, self.b
+        return (Side(self.a.framework, (C.DEFAULT_MODES[self.a.framework],)),
+                Side(self.b.framework, (C.DEFAULT_MODES[self.b.framework],)))
 
     @property
     def ratio_definition(self) -> str:
         label = "throughput (samples/s)" if self.metric == "throughput" else (
             METRICS[self.metric].label if self.metric in METRICS else self.metric)
-        return f"{label}: {self.a.describe()} / {self.b.describe()}, geometric mean over cells"
+        a, b = self.sides()
+        return f"{label}: {a.describe()} / {b.describe()} ({self.contrast}), geometric mean over cells"
 
 
 # ---------------------------------------------------------------- loading and validation
@@ -213,9 +257,16 @@ def parse_claims(data: Any, source: str = "claims.yaml") -> list[Claim]:
         a, b = _side(source, cid, "a", entry.get("a")), _side(source, cid, "b", entry.get("b"))
         if a.framework == b.framework and (not a.modes or not b.modes or set(a.modes) & set(b.modes)):
             raise ClaimError(source, cid, "b.mode", "a mode comparison needs disjoint, explicit modes on a and b")
+        contrast = entry.get("contrast")
+        if contrast not in CONTRASTS:
+            raise ClaimError(source, cid, "contrast", f"{contrast!r}; allowed: {', '.join(CONTRASTS)}")
+        if contrast == "defaults" and (a.modes or b.modes or a.framework == b.framework):
+            raise ClaimError(source, cid, "contrast", "defaults compares two frameworks in their default modes "
+                                                      "(constants.DEFAULT_MODES): leave a.mode and b.mode out, or "
+                                                      "use as-stated")
         claims.append(Claim(cid, entry["text"].strip(), entry["source"].strip(), entry["tests"].strip(),
                             entry["metric"], a, b, region, _filter(source, cid, entry.get("filter")),
-                            tuple(requires), entry.get("note")))
+                            tuple(requires), entry.get("note"), contrast))
     return claims
 
 
@@ -255,9 +306,10 @@ def _largest_batch(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def _orientation(claim: Claim, row: dict[str, Any]) -> int:
     """+1 if the row's A/B is the claim's A/B, -1 if reversed, 0 if it does not match the sides."""
-    if claim.a.matches(row["framework_a"], row["mode_a"]) and claim.b.matches(row["framework_b"], row["mode_b"]):
+    a, b = claim.sides()
+    if a.matches(row["framework_a"], row["mode_a"]) and b.matches(row["framework_b"], row["mode_b"]):
         return 1
-    if claim.a.matches(row["framework_b"], row["mode_b"]) and claim.b.matches(row["framework_a"], row["mode_a"]):
+    if a.matches(row["framework_b"], row["mode_b"]) and b.matches(row["framework_a"], row["mode_a"]):
         return -1
     return 0
 
@@ -289,11 +341,33 @@ def _untestable(claim: Claim, runs: pl.DataFrame, where: str) -> str | None:
 def _no_cells_reason(claim: Claim, runs: pl.DataFrame, where: str) -> str:
     ok = runs.filter(pl.col("status") == "ok")
     cells = [r for r in ok.unique(subset=["cell_id"]).iter_rows(named=True) if _passes(claim, r)]
-    n_a = sum(claim.a.matches(r["framework"], r["mode"]) for r in cells)
-    n_b = sum(claim.b.matches(r["framework"], r["mode"]) for r in cells)
-    return (f"no comparable cells {where}: {n_a} cell(s) with ok runs match A ({claim.a.describe()}) and "
-            f"{n_b} match B ({claim.b.describe()}) under {_describe_filter(claim)}; a comparison needs both "
+    a, b = claim.sides()
+    n_a = sum(a.matches(r["framework"], r["mode"]) for r in cells)
+    n_b = sum(b.matches(r["framework"], r["mode"]) for r in cells)
+    return (f"no comparable cells {where}: {n_a} cell(s) with ok runs match A ({a.describe()}) and "
+            f"{n_b} match B ({b.describe()}) under {_describe_filter(claim)}; a comparison needs both "
             f"at the same model/size/phase/batch/seq_len/device/threads/dtype")
+
+
+def _oriented_ci(row: dict[str, Any], orientation: float) -> tuple[float, float]:
+    """A comparison's ratio CI in the claim's orientation (orientation -1 inverts the ratio)."""
+    lo, hi = row["ratio_low"], row["ratio_high"]
+    return (lo, hi) if orientation > 0 else (1.0 / hi, 1.0 / lo)
+
+
+def _opposite_cells(usable: list[tuple[dict[str, Any], int]], sign: float) -> str | None:
+    """Which cells have CIs entirely above 1 and which entirely below, when both kinds exist (else None)."""
+    above, below = [], []
+    for r, o in usable:
+        lo, hi = _oriented_ci(r, sign * o)
+        pair = f"{r['cell_id_a']}/{r['cell_id_b']}"
+        if lo > 1.0:
+            above.append(f"{pair} [{lo:.2f}, {hi:.2f}]")
+        elif hi < 1.0:
+            below.append(f"{pair} [{lo:.2f}, {hi:.2f}]")
+    if not (above and below):
+        return None
+    return f"above 1: {', '.join(above)}; below 1: {', '.join(below)}"
 
 
 def _dropped_pairs(rows: list[dict[str, Any]]) -> str | None:
@@ -337,15 +411,12 @@ def evaluate_claim(claim: Claim, scope: str, runs: pl.DataFrame, comps: Comparis
     reps = [sign * o * comps.log_replicates[r["comparison_id"]] for r, o in usable]
     ci = geomean_ci(reps, logs, seed=seed)
     runs_per_cell = {r["cell_id_a"]: r["n_a"] for r, _ in usable} | {r["cell_id_b"]: r["n_b"] for r, _ in usable}
-    region = claim.threshold
-    if region.contains(ci.low, ci.high):
-        verdict, how = "supported", "inside"
-    elif region.disjoint(ci.low, ci.high):
-        verdict, how = "contradicted", "entirely outside"
-    else:
-        verdict, how = "no significant difference", "across the boundary of"
+    verdict, how = claim.threshold.verdict(ci.low, ci.high)
+    split = _opposite_cells(usable, sign)
+    if split:
+        verdict, how = "depends on the cell", f"{how}, but per-cell effects go both ways ({split})"
     reason = (f"effect {ci.estimate:.3f} [95% CI {ci.low:.3f}, {ci.high:.3f}] over {len(usable)} cell pair(s): "
-              f"CI {how} {region.name}"
+              f"CI {how}"
               + (f"; {len(dropped)} matching pair(s) left out, < {MIN_RUNS} usable runs on a side" if dropped else ""))
     return {**row, "n_cells": len(usable), "n_runs": int(sum(runs_per_cell.values())),
             "cells": ";".join(f"{r['cell_id_a']}/{r['cell_id_b']}" for r, _ in usable),
