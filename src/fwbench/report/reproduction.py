@@ -99,8 +99,8 @@ def reproduction_numbers(data: FigureData) -> dict[str, Any]:
     out["reproduction_sentence"] = (
         f"The dataset holds {n} campaigns. Judged campaign by campaign, {testable.height - disagree.height} of "
         f"{testable.height} testable claim/campaign pairs give the same verdict; "
-        f"{not_repro.height} claim{' is' if not_repro.height == 1 else 's are'} therefore not reproducible "
-        f"(@tab-reproducibility). {out['flags_sentence']}" + shares)
+        f"{not_repro.height} claim{' is' if not_repro.height == 1 else 's are'} therefore not reproducible. "
+        f"{out['flags_sentence']}" + shares)
     return out
 
 
