@@ -23,6 +23,11 @@ class AnalysisColumn:
 _C = AnalysisColumn
 
 TABLE_DESCRIPTIONS: dict[str, str] = {
+    "sensitivity": (
+        "One row per speed claim, scope and analysis variant (primary, all-pairs, no exclusions, steady start "
+        "-1/+1 step): the claim re-judged under that choice; written by `fwbench analyze` "
+        "(fwbench.stats.sensitivity)."
+    ),
     "steady_state": (
         "One row per run, whatever its status: where the steady state of its measured steps begins, the run's "
         "statistic and why a run is excluded; written by `fwbench analyze` (fwbench.stats.metrics.steady_state_table)."
@@ -119,6 +124,14 @@ COLUMNS: dict[str, AnalysisColumn] = {
                  "means A slower / uses more); for C08 torch - tensorflow accuracy in pp."),
     "effect_low": _C("Lower bound of the 95% CI of `effect` (same scale as `effect`); NaN when untestable."),
     "effect_high": _C("Upper bound of the 95% CI of `effect` (same scale as `effect`); NaN when untestable."),
+    "fragile": _C("Whether any sensitivity variant (table `sensitivity`) gives this claim another verdict in this "
+                  "scope; null for claims without variants (accuracy)."),
+    "fragile_under": _C("The variants that change the verdict, ', '-separated; null when none."),
+    "variant": _C("The analysis choice: primary (as published), all-pairs (every mode pair), no exclusions (all "
+                  "finished runs, median of all measured steps), start -1 step / start +1 step (steady start moved)."),
+    "primary_verdict": _C("The claim's verdict under the primary analysis, in the same scope (before campaign "
+                          "agreement is checked)."),
+    "changed": _C("Whether this variant's verdict differs from primary_verdict."),
     "pairs_dropped": _C("Matching cell pairs left out of the claim because a side had fewer than 4 usable runs "
                         "(after steady-state exclusions); > 0 flags a claim whose set of pairs exclusions changed."),
     "dropped_pairs": _C("The pairs left out, ';'-separated: cell_id_a/cell_id_b with each side's usable run count; "
@@ -157,7 +170,8 @@ COLUMNS: dict[str, AnalysisColumn] = {
 }
 
 # ------------------------------------------------------------------ table-specific columns
-_CLAIM_VERDICTS = "supported, contradicted, no significant difference, not testable here"
+_CLAIM_VERDICTS = ("supported, contradicted, direction holds, size not, inconclusive, depends on the cell, "
+                   "not testable here")
 
 _CLAIMS: dict[str, AnalysisColumn] = {
     "metric": _C("Claim metric: step_time, throughput, first_step, first_step_warm, memory, device_memory or "
@@ -196,7 +210,7 @@ TABLE_COLUMNS: dict[str, dict[str, AnalysisColumn]] = {
                                "ms"),
         "all_median_ms": _C("Median of all measured steps, steady or not; null without measured steps.", "ms"),
         "drift_pct": _C("Level change across the steady part by its Theil-Sen slope, relative to its median; "
-                        "|drift| > 10% with a significant slope excludes the run.", "%"),
+                        "|drift| > 10% with a 95% CI excluding +-5% excludes the run.", "%"),
         "n_change_points": _C("Change points PELT found in log step time of the measured steps."),
     },
     "cell_stats": {
@@ -218,6 +232,10 @@ TABLE_COLUMNS: dict[str, dict[str, AnalysisColumn]] = {
         **_CLAIMS,
         "verdict": _C(f"Verdict in this scope: {_CLAIM_VERDICTS}, or not reproducible (testable campaigns "
                       "disagree)."),
+    },
+    "sensitivity": {
+        **_CLAIMS,
+        "verdict": _C(f"Verdict in this scope under this variant: {_CLAIM_VERDICTS}."),
     },
     "campaign_claims": {
         **_CLAIMS,
@@ -322,8 +340,8 @@ TABLE_COLUMNS: dict[str, dict[str, AnalysisColumn]] = {
         "n_tensorflow": _C("tensorflow values compared (one per system and seed, repetitions averaged)."),
         "n_pairs": _C("Seed pairs of the paired t test; 0 when seeds do not pair up (Welch)."),
         "method": _C("The test used: paired t over seed pairs, or Welch t when seeds do not pair up."),
-        "verdict": _C("supported (CI inside +-margin_pp), contradicted (entirely outside), no significant "
-                      "difference (across the boundary) or not testable here (< 2 values per framework)."),
+        "verdict": _C("supported (CI inside +-margin_pp), contradicted (entirely outside), inconclusive "
+                      "(across a bound) or not testable here (< 2 values per framework)."),
     },
     "accuracy_time_to_target": {
         "target_accuracy": _C("Validation accuracy target: 0.95 x the lower of the two frameworks' median final "

@@ -14,7 +14,7 @@ import polars as pl
 #: Tables and views read from the database (written by fwbench.dataset and fwbench.stats).
 TABLES: tuple[str, ...] = ("runs", "run_summary", "steps", "systems", "steady_state", "cell_stats",
                            "comparisons", "claims", "outliers", "accuracy_runs", "accuracy_epochs", "variance",
-                           "reproducibility", "campaign_claims", "machine_flags", "protocol_sizing")
+                           "reproducibility", "campaign_claims", "machine_flags", "protocol_sizing", "sensitivity")
 
 
 def _empty() -> pl.DataFrame:
@@ -41,6 +41,7 @@ class FigureData:
     campaign_claims: pl.DataFrame = field(default_factory=_empty)
     machine_flags: pl.DataFrame = field(default_factory=_empty)
     protocol_sizing: pl.DataFrame = field(default_factory=_empty)
+    sensitivity: pl.DataFrame = field(default_factory=_empty)
 
     @classmethod
     def from_db(cls, db: str | Path) -> "FigureData":

@@ -174,6 +174,20 @@ def claim_numbers(data: FigureData) -> dict[str, Any]:
                                 + f" and {counts['not testable here']} cannot be tested here.")}
 
 
+def fragile_numbers(data: FigureData) -> dict[str, Any]:
+    """How many claim/scope verdicts change under some sensitivity variant."""
+    table = data.sensitivity
+    if F.require(table, ["claim_id", "system_id", "changed", "verdict"], "sensitivity"):
+        return {"fragile_sentence": "No sensitivity table was computed."}
+    judged = table.group_by("claim_id", "system_id").agg(
+        testable=(pl.col("verdict") != "not testable here").any(), changed=pl.col("changed").any())
+    judged = judged.filter(pl.col("testable"))
+    n_fragile = judged.filter(pl.col("changed")).height
+    return {"n_fragile": str(n_fragile), "fragile_sentence": (
+        f"Of {judged.height} testable claim verdicts (per host and pooled), {n_fragile} "
+        f"{'is' if n_fragile == 1 else 'are'} fragile.")}
+
+
 def accuracy_numbers(data: FigureData) -> dict[str, Any]:
     """The accuracy track (C08): runs, median final accuracy per framework and the C08 verdict row."""
     runs = data.accuracy_runs
@@ -206,7 +220,7 @@ def accuracy_numbers(data: FigureData) -> dict[str, Any]:
 def compute_numbers(data: FigureData) -> dict[str, Any]:
     """All numbers of the paper in one JSON-ready dict."""
     return {"dataset": dataset_numbers(data), "protocol": protocol_numbers(data), "speed": speed_numbers(data),
-            **fastest_numbers(data), **cost_numbers(data), "claims": claim_numbers(data),
+            **fastest_numbers(data), **cost_numbers(data), "claims": {**claim_numbers(data), **fragile_numbers(data)},
             "accuracy": accuracy_numbers(data), "reproduction": reproduction_numbers(data),
             "sizing": sizing_numbers(data), "scope": _scope_note(data)}
 

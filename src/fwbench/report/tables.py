@@ -18,6 +18,7 @@ from fwbench.figures.data import FigureData
 from fwbench.figures.forest import speed_ratios
 from fwbench.report import fmt
 from fwbench.stats.comparisons import MIN_RUNS
+from fwbench.stats.sensitivity import PRIMARY, VARIANTS
 from fwbench.report.reproduction import campaigns_table, reproducibility_table
 
 
@@ -136,7 +137,26 @@ def claims_table(data: FigureData) -> dict[str, Any]:
     return fmt.table(["id", "claim", "ratio", "cells", "effect [95% CI]", "threshold", "verdict", "reason"], rows)
 
 
+def sensitivity_table(data: FigureData) -> dict[str, Any]:
+    """Each speed claim's verdict per scope under every analysis variant; a changed verdict is starred."""
+    table = data.sensitivity
+    if F.require(table, ["claim_id", "system_id", "variant", "verdict", "changed"], "sensitivity"):
+        return fmt.table(["claim"], [], "no sensitivity table; run `fwbench analyze`")
+    present = set(table["variant"].to_list())
+    variants = [v for v in (PRIMARY, *VARIANTS) if v in present]
+    table = table.sort("claim_id", pl.col("system_id") == F.POOLED, "system_id")
+    rows = []
+    for (claim_id, scope), group in table.group_by("claim_id", "system_id", maintain_order=True):
+        verdicts = {r["variant"]: r["verdict"] + (" *" if r["changed"] else "") for r in group.iter_rows(named=True)}
+        if set(v.rstrip(" *") for v in verdicts.values()) == {"not testable here"}:
+            continue
+        fragile = "fragile" if group["changed"].any() else "robust"
+        rows.append([claim_id, scope, *[verdicts.get(v, "") for v in variants], fragile])
+    return fmt.table(["claim", "scope", *variants, "verdict"], rows,
+                     "* = differs from the primary verdict (before campaign agreement is checked)")
+
+
 def compute_tables(data: FigureData) -> dict[str, dict[str, Any]]:
     return {"systems": systems_table(data), "grid": grid_table(data), "results": results_table(data),
             "exclusions": exclusions_table(data), "claims": claims_table(data), "campaigns": campaigns_table(data),
-            "reproducibility": reproducibility_table(data)}
+            "reproducibility": reproducibility_table(data), "sensitivity": sensitivity_table(data)}

@@ -26,6 +26,7 @@ from fwbench.stats.metrics import run_table, steady_state_table, steady_steps
 from fwbench.stats.machine_flags import machine_flags
 from fwbench.stats.outliers import tukey_outliers
 from fwbench.stats.protocol_sizing import accuracy_seconds, size_protocol
+from fwbench.stats.sensitivity import fragile, sensitivity
 from fwbench.stats.reproducibility import analyze_campaigns, variance_components, with_campaign_verdicts
 
 REQUIRED_RUN_COLUMNS: tuple[str, ...] = (
@@ -58,6 +59,8 @@ class Analysis:
     campaign_claims: pl.DataFrame = field(default_factory=pl.DataFrame)
     campaign_comparisons: pl.DataFrame = field(default_factory=pl.DataFrame)
     reproducibility: pl.DataFrame = field(default_factory=pl.DataFrame)
+    #: each speed claim re-judged under each analysis variant (fwbench.stats.sensitivity)
+    sensitivity: pl.DataFrame = field(default_factory=pl.DataFrame)
     #: accuracy_final, accuracy_equivalence, accuracy_time_to_target (empty without accuracy runs)
     accuracy: dict[str, pl.DataFrame] = field(default_factory=dict)
 
@@ -111,7 +114,11 @@ def analyze(runs: pl.DataFrame, steps: pl.DataFrame, claims: list[Claim] | None 
     steps_by_run = steady_steps(steps, steady)
     comps = compare(per_run, steps_by_run, margin=margin, seed=seed, n_resamples=n_resamples)
     by_campaign = analyze_campaigns(claims, per_run, steps_by_run, seed=seed, n_resamples=n_resamples, margin=margin)
-    claims_table = with_campaign_verdicts(evaluate_claims(claims, per_run, comps, seed=seed), by_campaign.claims)
+    primary = evaluate_claims(claims, per_run, comps, seed=seed)
+    varied = sensitivity(claims, primary, runs, steps, steady, comps, seed=seed, n_resamples=n_resamples,
+                         margin=margin)
+    claims_table = with_campaign_verdicts(primary, by_campaign.claims).join(
+        fragile(varied), on=["claim_id", "system_id"], how="left")
     accuracy: dict[str, pl.DataFrame] = {}
     if accuracy_runs is not None and accuracy_runs.height:
         epochs = accuracy_epochs if accuracy_epochs is not None else pl.DataFrame()
@@ -130,6 +137,7 @@ def analyze(runs: pl.DataFrame, steps: pl.DataFrame, claims: list[Claim] | None 
         campaign_claims=by_campaign.claims,
         campaign_comparisons=by_campaign.comparisons,
         reproducibility=by_campaign.reproducibility,
+        sensitivity=varied,
         accuracy=accuracy,
     )
 
