@@ -97,7 +97,7 @@ def frictionless_type(duck_type: str, column: Column | None) -> str:
 
 
 def known_column(table: str, name: str) -> Column | None:
-    """The definition of a column, also for a partition column (defined in its table's runs-like peers)."""
+    """The definition of a column; a partition column a table lacks (steps) is described as in `runs`."""
     known: Table | None = TABLES_BY_NAME.get(table)
     column = next((c for c in known.columns if c.name == name), None) if known else None
     if column is None and known is not None and name in known.partition_by:

@@ -30,6 +30,8 @@ _COLUMNS = ("claim_id", "system_id", "effect", "effect_low", "effect_high", "ver
 
 
 def _no_exclusions(steady: pl.DataFrame, series: dict[str, np.ndarray]) -> pl.DataFrame:
+    """Every finished run usable, from its first measured step (the all-steps median is already in the table)."""
+    del series  # the variants share one signature
     finished = pl.col("status") == "ok"
     return steady.with_columns(
         ok=finished & (pl.col("n_measured") > 0), reason=pl.when(finished).then(None).otherwise(pl.col("reason")),
@@ -42,10 +44,12 @@ def _shifted_start(shift: int) -> Callable[[pl.DataFrame, dict[str, np.ndarray]]
         starts, medians = [], []
         for run_id, ok, start in steady.select("run_id", "ok", "steady_start").iter_rows():
             if not ok or start is None:
-                starts.append(start), medians.append(None)
+                starts.append(start)
+                medians.append(None)
                 continue
             moved = int(np.clip(start + shift, 0, len(series[run_id]) - 1))
-            starts.append(moved), medians.append(float(np.median(series[run_id][moved:])))
+            starts.append(moved)
+            medians.append(float(np.median(series[run_id][moved:])))
         return steady.with_columns(steady_start=pl.Series(starts, dtype=pl.Int64),
                                    steady_median_ms=pl.Series(medians, dtype=pl.Float64))
     return variant
