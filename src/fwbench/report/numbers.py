@@ -111,7 +111,8 @@ def speed_numbers(data: FigureData) -> dict[str, Any]:
                 f"PyTorch/TensorFlow ranged from {fmt.num(lo)} ({_pair(worst)}) to {fmt.num(hi)} ({_pair(best)}); "
                 f"PyTorch was significantly faster in {counts['PyTorch faster']}, TensorFlow in "
                 f"{counts['TensorFlow faster']}, {counts['equivalent (TOST)']} were equivalent within the margin "
-                f"and {counts['inconclusive']} inconclusive.")
+                f"and {counts['inconclusive']} inconclusive (per-pair tests, descriptive: no claim verdict rests "
+                f"on them).")
     return {"n_speed": str(comps.height), "speed_min": fmt.num(lo), "speed_max": fmt.num(hi),
             "n_torch_faster": str(counts["PyTorch faster"]), "n_tf_faster": str(counts["TensorFlow faster"]),
             "n_equivalent": str(counts["equivalent (TOST)"]), "n_inconclusive": str(counts["inconclusive"]),
