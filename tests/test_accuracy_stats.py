@@ -122,3 +122,15 @@ def test_analyze_accuracy_builds_every_table() -> None:
 def test_missing_columns_are_named() -> None:
     with pytest.raises(ValueError, match="final_val_accuracy"):
         A.c08_verdict(_runs(0.0).drop("final_val_accuracy"))
+
+
+def test_c08_is_judged_per_model_not_pooled() -> None:
+    """A 5-point gap on one model is not averaged away by an equal model; opposite gaps depend on the cell."""
+    one_gap = pl.concat([_runs(0.0, models=("cnn",)), _runs(5.0, models=("lstm",), rng_seed=3)])
+    row = A.c08_verdict(one_gap)
+    assert row["verdict"] == "contradicted" and row["n_cells"] == 2, row["reason"]
+    assert row["effect"] == pytest.approx(5.0, abs=0.5) and "lstm" in row["ci_method"]
+    opposite = pl.concat([_runs(4.0, models=("cnn",)), _runs(-4.0, models=("lstm",), rng_seed=4)])
+    row = A.c08_verdict(opposite)
+    assert row["verdict"] == "depends on the cell", row["reason"]
+    assert "above 0: cnn" in row["reason"] and "below 0: lstm" in row["reason"]

@@ -204,10 +204,10 @@ def accuracy_numbers(data: FigureData) -> dict[str, Any]:
     verdict = row.get("verdict") or "not evaluated"
     threshold = row.get("threshold") or "–"
     if fmt.is_num(row.get("effect")) and fmt.is_num(row.get("effect_low")):
-        verdict_text = (f"With identical initial weights and data order per seed, the difference PyTorch − "
-                        f"TensorFlow of final accuracy was {row['effect']:+.2f} percentage points "
-                        f"[{row['effect_low']:+.2f}, {row['effect_high']:+.2f}] ({row.get('ci_method')}), so "
-                        f"claim C08 is {verdict} (threshold: {threshold}).")
+        verdict_text = (f"With identical initial weights and data order per seed, C08 is judged per model; the "
+                        f"model furthest from equality differs by {row['effect']:+.2f} percentage points PyTorch − "
+                        f"TensorFlow [{row['effect_low']:+.2f}, {row['effect_high']:+.2f}] ({row.get('ci_method')}), "
+                        f"so claim C08 is {verdict} (threshold: {threshold}).")
     else:
         verdict_text = f"Claim C08 is {verdict}" + (f": {row['reason']}." if row.get("reason") else ".")
     sentence = (f"The accuracy track holds {runs.height} training runs ({done.height} finished, "

@@ -14,9 +14,11 @@ from identical weights and see identical data, so they are compared as pairs.
   the epochs until validation accuracy first reaches the target; per configuration and framework
   the median with a bootstrap 95% CI over the runs that reached it, and how many did. The target
   is TARGET_FRACTION of the lower of the two frameworks' median final accuracies, unless given.
-- c08_verdict: the verdict row, in the claims table's columns (fwbench.stats.claims): supported if
-  the 95% CI of the pooled difference lies inside (-margin, +margin), contradicted if it lies
-  entirely outside, else "inconclusive"; "not testable here" without >= 2 pairs.
+- c08_verdict: the verdict row, in the claims table's columns (fwbench.stats.claims), judged per
+  configuration (model), never pooled across models: supported if every configuration's 95% CI
+  lies inside (-margin, +margin), depends on the cell if they differ in opposite directions,
+  contradicted if one lies entirely outside, else "inconclusive"; "not testable here" without >= 2
+  pairs.
 """
 
 from __future__ import annotations
@@ -203,13 +205,18 @@ def time_to_target_table(runs: pl.DataFrame, epochs: pl.DataFrame, *, scope: str
 def c08_verdict(runs: pl.DataFrame, *, scope: str = "pooled", margin_pp: float = MARGIN_PP) -> dict[str, Any]:
     """The C08 verdict row (columns of the claims table) from accuracy_runs, for one scope.
 
-    Effect = mean difference torch - tensorflow of final validation accuracy in percentage points
-    over every seed pair of every configuration measured in both frameworks.
+    Judged per configuration (model), never pooled across models: each configuration measured in
+    both frameworks gets the mean difference torch - tensorflow of final validation accuracy (pp)
+    over its seed pairs, with a 95% CI. Supported when every configuration's CI lies inside the
+    margin; depends on the cell when configurations differ in opposite directions (CIs entirely
+    above and entirely below 0); contradicted when one lies entirely outside the margin; else
+    inconclusive. The row's effect is the configuration furthest from equality; the reason lists all.
     """
     row: dict[str, Any] = {
         "claim_id": "C08", "claim": C08_TEXT, "source": "001",
-        "tests": "accuracy track, final accuracy over seeds, equivalence test", "system_id": scope,
-        "metric": "accuracy", "ratio_definition": "final validation accuracy torch - tensorflow (percentage points)",
+        "tests": "accuracy track, final accuracy over seeds, equivalence test per model", "system_id": scope,
+        "metric": "accuracy", "ratio_definition": "final validation accuracy torch - tensorflow (percentage points), "
+                                                  "per configuration; effect = the one furthest from 0",
         "n_cells": 0, "cells": None, "n_runs": 0, "effect": math.nan, "effect_low": math.nan,
         "effect_high": math.nan, "ci_method": None, "threshold": f"equivalent within +-{margin_pp:g} pp",
         "verdict": "not testable here", "reason": None,
@@ -219,28 +226,40 @@ def c08_verdict(runs: pl.DataFrame, *, scope: str = "pooled", margin_pp: float =
     done = ok_runs(runs, scope) if runs.height else runs
     if done.height == 0:
         return {**row, "reason": f"no finished accuracy runs {where}"}
-    a_parts, b_parts, paired_all, configs = [], [], True, []
+    judged: list[tuple[str, Equivalence]] = []
     for key, group in done.group_by(list(CONFIG_FIELDS), maintain_order=True):
         a, b, paired = _pairs(group)
         if len(a) and len(b):
-            a_parts.append(a), b_parts.append(b), configs.append(config_label(dict(zip(CONFIG_FIELDS, key))))
-            paired_all = paired_all and paired
-    if not configs:
+            judged.append((config_label(dict(zip(CONFIG_FIELDS, key))),
+                           equivalence(a, b, paired=paired, margin_pp=margin_pp)))
+    if not judged:
         return {**row, "n_runs": done.height,
                 "reason": f"no configuration {where} has finished runs in both torch and tensorflow"}
-    eq = equivalence(np.concatenate(a_parts), np.concatenate(b_parts), paired=paired_all, margin_pp=margin_pp)
-    verdict = eq.verdict
-    if verdict == "not testable here":
-        return {**row, "n_cells": len(configs), "n_runs": done.height, "cells": ";".join(configs),
-                "reason": f"fewer than {MIN_PAIRS} runs per framework {where}"}
-    how = {"supported": "inside", "contradicted": "entirely outside",
-           "inconclusive": "across the boundary of"}[verdict]
-    reason = (f"torch - tensorflow final accuracy {eq.estimate_pp:+.2f} pp [95% CI {eq.low_pp:+.2f}, {eq.high_pp:+.2f}] "
-              f"({eq.method}, {len(configs)} configuration(s)); TOST p = {eq.p_tost:.3g}; "
-              f"CI {how} +-{margin_pp:g} pp")
-    return {**row, "n_cells": len(configs), "n_runs": done.height, "cells": ";".join(configs),
-            "effect": eq.estimate_pp, "effect_low": eq.low_pp, "effect_high": eq.high_pp, "ci_method": eq.method,
-            "verdict": verdict, "reason": reason}
+    configs = ";".join(label for label, _ in judged)
+    testable = [(label, eq) for label, eq in judged if eq.verdict != "not testable here"]
+    if not testable:
+        return {**row, "n_cells": len(judged), "n_runs": done.height, "cells": configs,
+                "reason": f"fewer than {MIN_PAIRS} runs per framework in every configuration {where}"}
+    verdicts = [eq.verdict for _, eq in testable]
+    above = [label for label, eq in testable if eq.low_pp > 0]
+    below = [label for label, eq in testable if eq.high_pp < 0]
+    if above and below:
+        verdict = "depends on the cell"
+    elif "contradicted" in verdicts:
+        verdict = "contradicted"
+    elif all(v == "supported" for v in verdicts) and len(testable) == len(judged):
+        verdict = "supported"
+    else:
+        verdict = "inconclusive"
+    label, worst = max(testable, key=lambda item: abs(item[1].estimate_pp))
+    parts = [f"{lab}: {eq.estimate_pp:+.2f} pp [{eq.low_pp:+.2f}, {eq.high_pp:+.2f}] {eq.verdict} ({eq.method}, "
+             f"TOST p = {eq.p_tost:.3g})" for lab, eq in judged]
+    reason = (f"torch - tensorflow final accuracy per configuration, margin +-{margin_pp:g} pp: " + "; ".join(parts)
+              + (f"; above 0: {', '.join(above)}; below 0: {', '.join(below)}" if verdict == "depends on the cell"
+                 else ""))
+    return {**row, "n_cells": len(judged), "n_runs": done.height, "cells": configs,
+            "effect": worst.estimate_pp, "effect_low": worst.low_pp, "effect_high": worst.high_pp,
+            "ci_method": f"{worst.method} ({label})", "verdict": verdict, "reason": reason}
 
 
 def c08_verdicts(runs: pl.DataFrame, *, margin_pp: float = MARGIN_PP) -> pl.DataFrame:
