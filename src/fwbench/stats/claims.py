@@ -329,7 +329,8 @@ def _untestable(claim: Claim, runs: pl.DataFrame, where: str) -> str | None:
     if claim.metric == "accuracy":
         if "kind" not in runs.columns or ok.filter(pl.col("kind") == "accuracy").height == 0:
             return f"needs accuracy runs: none {where}"
-        return "accuracy-track analysis is not implemented in fwbench.stats yet"
+        return ("an accuracy claim is judged from accuracy_runs by fwbench.stats.accuracy (c08_verdict), "
+                "not from speed comparisons")
     devices = claim.filter.get("device")
     if devices and ok.filter(pl.col("device").is_in(list(devices))).height == 0:
         return f"needs {'/'.join(devices)} runs: none {where}"
