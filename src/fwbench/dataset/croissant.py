@@ -10,6 +10,7 @@ License, citation and version come from CITATION.cff. Deterministic: same files,
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from collections import defaultdict
@@ -19,7 +20,7 @@ from typing import Any
 import yaml
 
 from fwbench import paths
-from fwbench.dataset.metadata import DATAPACKAGE_FILE, file_sha256
+from fwbench.dataset.metadata import DATAPACKAGE_FILE
 from fwbench.files import write_text_if_changed
 
 CROISSANT_FILE = "croissant.json"
@@ -73,6 +74,15 @@ def _field(table: str, spec: dict[str, Any], source: dict[str, Any]) -> dict[str
     if spec.get("description"):
         field["description"] = spec["description"]
     return field
+
+
+def file_sha256(path: Path) -> str:
+    """Hex sha256 of a file's bytes (the Croissant `sha256` of every file)."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def _file_object(root: Path, relative: str) -> dict[str, Any]:

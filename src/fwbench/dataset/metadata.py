@@ -20,7 +20,6 @@ type of every field stays in `duckdb_type`.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,15 +53,6 @@ class ParquetFile:
     @property
     def resource_name(self) -> str:
         return "-".join([self.table, *self.partition.values()]).lower()
-
-
-def file_sha256(path: Path) -> str:
-    """Hex sha256 of a file's bytes (Croissant `sha256`)."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def table_files(con: duckdb.DuckDBPyConnection, parquet_dir: Path) -> list[ParquetFile]:

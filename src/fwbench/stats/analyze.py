@@ -115,7 +115,7 @@ def analyze(runs: pl.DataFrame, steps: pl.DataFrame, claims: list[Claim] | None 
     comps = compare(per_run, steps_by_run, margin=margin, seed=seed, n_resamples=n_resamples)
     by_campaign = analyze_campaigns(claims, per_run, steps_by_run, seed=seed, n_resamples=n_resamples, margin=margin)
     primary = evaluate_claims(claims, per_run, comps, seed=seed)
-    varied = sensitivity(claims, primary, runs, steps, steady, comps, seed=seed, n_resamples=n_resamples,
+    varied = sensitivity(claims, primary, runs, steps, steady, per_run, comps, seed=seed, n_resamples=n_resamples,
                          margin=margin)
     claims_table = with_campaign_verdicts(primary, by_campaign.claims).join(
         fragile(varied), on=["claim_id", "system_id"], how="left")

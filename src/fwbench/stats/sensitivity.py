@@ -60,16 +60,18 @@ _STEADY_VARIANTS = {"no exclusions": _no_exclusions, "start -1 step": _shifted_s
 
 
 def sensitivity(claims: list[Claim], primary: pl.DataFrame, runs: pl.DataFrame, steps: pl.DataFrame,
-                steady: pl.DataFrame, comps: Comparisons, *, seed: int, n_resamples: int,
+                steady: pl.DataFrame, per_run: pl.DataFrame, comps: Comparisons, *, seed: int, n_resamples: int,
                 margin: float) -> pl.DataFrame:
-    """One row per speed claim, scope and variant (the primary verdict first), with `changed`."""
+    """One row per speed claim, scope and variant (the primary verdict first), with `changed`.
+
+    primary, per_run and comps are the primary analysis's claims, run table and comparisons."""
     speed = [c for c in claims if c.metric != "accuracy"]
     if not speed:
         return empty_table()
     judged = {PRIMARY: primary.filter(pl.col("claim_id").is_in([c.id for c in speed]))}
     all_pairs = [replace(c, contrast="all-pairs") for c in speed if c.contrast == "defaults"]
     if all_pairs:
-        judged["all-pairs"] = evaluate_claims(all_pairs, run_table(runs, steady), comps, seed=seed)
+        judged["all-pairs"] = evaluate_claims(all_pairs, per_run, comps, seed=seed)
     series = measured_steps(steps)
     for name, make in _STEADY_VARIANTS.items():
         varied = make(steady, series)
