@@ -1,4 +1,5 @@
-"""Accuracy-track analysis on planted synthetic accuracies gives the planted verdicts (C08)."""
+"""Accuracy-track analysis on planted synthetic accuracies gives the planted verdicts (C08, C14), judged
+by the claims code like any other claim, with the threshold written in analysis/claims.yaml."""
 
 from __future__ import annotations
 
@@ -9,8 +10,23 @@ import polars as pl
 import pytest
 
 from fwbench.stats import accuracy as A
+from fwbench.stats.claims import Claim, Evidence, evaluate_claims, load_claims
+from fwbench.stats.comparisons import Comparisons, empty_table
 
 N_RES = 500
+CLAIMS = {c.id: c for c in load_claims()}
+MARGIN_PP = CLAIMS["C08"].threshold.high  # the margin written in the YAML
+
+
+def _judged(runs: pl.DataFrame, claim: Claim = CLAIMS["C08"], epochs: pl.DataFrame | None = None) -> pl.DataFrame:
+    """The claim's rows (each system, then pooled) from accuracy runs alone."""
+    evidence = Evidence(pl.DataFrame(), Comparisons(empty_table()), accuracy_runs=runs,
+                        accuracy_epochs=epochs if epochs is not None else pl.DataFrame(), n_resamples=N_RES)
+    return evaluate_claims([claim], evidence)
+
+
+def c08_verdict(runs: pl.DataFrame) -> dict:
+    return _judged(runs).filter(pl.col("system_id") == "pooled").row(0, named=True)
 
 
 def _runs(gap_pp: float, *, noise_pp: float = 0.2, seeds: int = 5, models=("cnn", "lstm"),
@@ -33,28 +49,33 @@ def _runs(gap_pp: float, *, noise_pp: float = 0.2, seeds: int = 5, models=("cnn"
 
 
 def test_equivalent_within_margin_is_supported() -> None:
-    row = A.c08_verdict(_runs(0.0))
+    row = c08_verdict(_runs(0.0))
     assert row["verdict"] == "supported", row["reason"]
-    assert -A.MARGIN_PP < row["effect_low"] < row["effect"] < row["effect_high"] < A.MARGIN_PP
+    assert -MARGIN_PP < row["effect_low"] < row["effect"] < row["effect_high"] < MARGIN_PP
     assert row["n_cells"] == 2 and row["n_runs"] == 20 and "paired" in row["ci_method"]
 
 
-def test_planted_five_point_gap_is_contradicted() -> None:
-    row = A.c08_verdict(_runs(5.0))
+def test_planted_three_point_gap_fails_the_equivalence_test() -> None:
+    row = c08_verdict(_runs(3.0))
     assert row["verdict"] == "contradicted", row["reason"]
-    assert row["effect"] == pytest.approx(5.0, abs=0.5)
-    assert row["effect_low"] > A.MARGIN_PP
+    assert row["effect"] == pytest.approx(3.0, abs=0.5)
+    assert row["effect_low"] > MARGIN_PP
 
 
-def test_noisy_small_gap_is_no_significant_difference() -> None:
-    row = A.c08_verdict(_runs(1.0, noise_pp=3.0, seeds=3))
+def test_noisy_small_gap_is_inconclusive_never_no_difference() -> None:
+    row = c08_verdict(_runs(1.0, noise_pp=3.0, seeds=4))
     assert row["verdict"] == "inconclusive", row["reason"]
 
 
+def test_fewer_than_four_seeds_give_no_verdict() -> None:
+    row = c08_verdict(_runs(0.0, seeds=3))
+    assert row["verdict"] == "not testable here" and "fewer than 4 seeds" in row["reason"]
+
+
 def test_one_framework_only_is_not_testable() -> None:
-    row = A.c08_verdict(_runs(0.0, frameworks=("torch",)))
+    row = c08_verdict(_runs(0.0, frameworks=("torch",)))
     assert row["verdict"] == "not testable here" and "both" in row["reason"]
-    empty = A.c08_verdict(_runs(0.0).filter(pl.col("status") == "failed"))
+    empty = c08_verdict(_runs(0.0).filter(pl.col("status") == "failed"))
     assert empty["verdict"] == "not testable here"
 
 
@@ -70,7 +91,7 @@ def test_failed_runs_are_left_out_and_unpaired_seeds_use_welch() -> None:
 
 def test_verdict_per_system_and_pooled() -> None:
     runs = pl.concat([_runs(0.0, system="a"), _runs(5.0, system="b", rng_seed=1)])
-    table = A.c08_verdicts(runs)
+    table = _judged(runs)
     verdicts = dict(zip(table["system_id"], table["verdict"]))
     assert verdicts["a"] == "supported" and verdicts["b"] == "contradicted"
     assert list(table["system_id"]) == ["a", "b", "pooled"]
@@ -116,21 +137,39 @@ def test_analyze_accuracy_builds_every_table() -> None:
     result = A.analyze_accuracy(runs, _epochs(runs, {"torch": 1.0, "tensorflow": 2.0}), n_resamples=N_RES)
     assert set(result.tables()) == {"accuracy_final", "accuracy_equivalence", "accuracy_time_to_target"}
     assert result.accuracy_final.height == 8  # 2 configs x 2 frameworks x (sys1 + pooled)
-    assert result.c08["verdict"].to_list() == ["supported", "supported"]
+    assert set(result.accuracy_equivalence["verdict"]) == {"supported"}
 
 
 def test_missing_columns_are_named() -> None:
     with pytest.raises(ValueError, match="final_val_accuracy"):
-        A.c08_verdict(_runs(0.0).drop("final_val_accuracy"))
+        c08_verdict(_runs(0.0).drop("final_val_accuracy"))
 
 
 def test_c08_is_judged_per_model_not_pooled() -> None:
     """A 5-point gap on one model is not averaged away by an equal model; opposite gaps depend on the cell."""
     one_gap = pl.concat([_runs(0.0, models=("cnn",)), _runs(5.0, models=("lstm",), rng_seed=3)])
-    row = A.c08_verdict(one_gap)
+    row = c08_verdict(one_gap)
     assert row["verdict"] == "contradicted" and row["n_cells"] == 2, row["reason"]
     assert row["effect"] == pytest.approx(5.0, abs=0.5) and "lstm" in row["ci_method"]
     opposite = pl.concat([_runs(4.0, models=("cnn",)), _runs(-4.0, models=("lstm",), rng_seed=4)])
-    row = A.c08_verdict(opposite)
+    row = c08_verdict(opposite)
     assert row["verdict"] == "depends on the cell", row["reason"]
     assert "above 0: cnn" in row["reason"] and "below 0: lstm" in row["reason"]
+
+
+def _timed_epochs(runs: pl.DataFrame, seconds_per_epoch: dict[str, float]) -> pl.DataFrame:
+    """As _epochs, with 5% lognormal noise on every epoch's wall time."""
+    rng = np.random.default_rng(7)
+    epochs = _epochs(runs, seconds_per_epoch)
+    return epochs.with_columns(pl.col("wall_s") * np.exp(rng.normal(0.0, 0.05, epochs.height)))
+
+
+@pytest.mark.parametrize(("tf_seconds", "verdict"), [(1.0, "supported"), (3.0, "contradicted")])
+def test_time_to_accuracy_claim_c14_per_model(tf_seconds: float, verdict: str) -> None:
+    """C14: equal epoch times are comparable within +-10%; TensorFlow 3x slower per epoch is not."""
+    runs = _runs(0.0)
+    rows = _judged(runs, CLAIMS["C14"], _timed_epochs(runs, {"torch": 1.0, "tensorflow": tf_seconds}))
+    row = rows.filter(pl.col("system_id") == "pooled").row(0, named=True)
+    assert row["verdict"] == verdict, row["reason"]
+    assert row["effect"] == pytest.approx(1.0 / tf_seconds, rel=0.1) and row["n_cells"] == 2
+    assert "target" in row["reason"] and row["effect_low"] <= row["effect"] <= row["effect_high"]

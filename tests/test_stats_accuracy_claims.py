@@ -50,7 +50,7 @@ def test_c08_verdict_from_accuracy_runs(tmp_path: Path, finals: dict[str, float]
     assert order == [c.id for c in load_claims()]
     assert c08["system_id"].to_list()[-1] == "pooled"
     speed_only = c08.filter(pl.col("system_id") == fake_system("speed-only")["system_id"]).row(0, named=True)
-    assert speed_only["verdict"] == "not testable here" and "no finished accuracy runs" in speed_only["reason"]
+    assert speed_only["verdict"] == "not testable here" and "needs accuracy runs: none" in speed_only["reason"]
     for name in ACCURACY_TABLES:
         assert pl.read_parquet(out / f"{name}.parquet").height > 0
     eq = pl.read_parquet(out / "accuracy_equivalence.parquet").filter(pl.col("system_id") == "pooled")

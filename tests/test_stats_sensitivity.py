@@ -21,7 +21,7 @@ CLAIMS = parse_claims({
 def judged(tf_eager_ms: float) -> tuple[pl.DataFrame, pl.DataFrame]:
     cells = {base_cell(): 50.0, base_cell(framework="tensorflow", mode="function"): 40.0,
              base_cell(framework="tensorflow", mode="eager"): tf_eager_ms}
-    frames = records_to_frames(planted_records(cells, reps=6, seed=61, system=fake_system("host-s")))
+    frames = records_to_frames(planted_records(cells, reps=8, seed=61, system=fake_system("host-s")))
     result = analyze(frames["runs"], frames["steps"], CLAIMS, n_resamples=300)
     return result.sensitivity, result.claims
 
@@ -29,7 +29,8 @@ def judged(tf_eager_ms: float) -> tuple[pl.DataFrame, pl.DataFrame]:
 def test_every_variant_is_judged_and_a_clear_effect_is_robust() -> None:
     table, claims = judged(tf_eager_ms=42.0)
     pooled = table.filter(pl.col("system_id") == "pooled")
-    assert pooled["variant"].to_list() == [PRIMARY, *VARIANTS]
+    # a speed claim under the defaults contrast: every variant but the memory and accuracy ones
+    assert pooled["variant"].to_list() == [PRIMARY, *VARIANTS[:VARIANTS.index("total peak RSS")]]
     assert set(pooled["verdict"]) == {"supported"} and not pooled["changed"].any()
     row = claims.filter(pl.col("system_id") == "pooled").row(0, named=True)
     assert row["fragile"] is False and row["fragile_under"] is None
@@ -43,3 +44,4 @@ def test_a_verdict_that_rests_on_the_mode_choice_is_fragile() -> None:
     assert pooled["all-pairs"]["verdict"] == "depends on the cell" and pooled["all-pairs"]["changed"]
     row = claims.filter(pl.col("system_id") == "pooled").row(0, named=True)
     assert row["fragile"] is True and row["fragile_under"] == "all-pairs"
+    assert pooled["best-of"]["verdict"] == "supported"  # TF eager is never a best-of candidate

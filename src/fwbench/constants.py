@@ -16,6 +16,9 @@ MODES: dict[str, tuple[str, ...]] = {
 # How each framework's users run it by default (Keras fit/predict wrap the step in tf.function):
 # the modes of a claim's `defaults` contrast (analysis/claims.yaml, fwbench.stats.claims).
 DEFAULT_MODES: dict[str, str] = {"torch": "eager", "tensorflow": "function"}
+# The modes a claim's `best-of` contrast chooses from, per cell (fwbench.stats.best_of): each framework's
+# modes that its users would pick for speed; TF eager never stands for TensorFlow (CLAIMS.md).
+BEST_OF_MODES: dict[str, tuple[str, ...]] = {"torch": ("eager", "compile"), "tensorflow": ("function", "xla")}
 MODELS: tuple[str, ...] = ("cnn", "lstm", "bert")
 SIZES: dict[str, tuple[str, ...]] = {
     "cnn": ("tiny", "small", "medium"),

@@ -36,7 +36,7 @@ def build_db(root: Path, name: str, *, two_hosts: bool = True, resamples: int = 
         few = dict(list(cells.items())[:4])
         write_dataset(raw, few, reps=4, seed=seed + 10, system=fake_system("second-host"))
     # accuracy track (C08): equal accuracies in A, a 5-point gap in B
-    write_accuracy_dataset(raw, {"torch": 0.9, "tensorflow": 0.9 if name == "A" else 0.85}, seeds=3)
+    write_accuracy_dataset(raw, {"torch": 0.9, "tensorflow": 0.9 if name == "A" else 0.85}, seeds=4)
     ingest(raw, db)
     frames = load_inputs(db)
     result = analyze(frames["runs"], frames["steps"], accuracy_runs=frames["accuracy_runs"],

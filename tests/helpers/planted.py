@@ -31,7 +31,7 @@ RUN_SCHEMA: dict[str, pl.DataType] = {
     "run_id": _S, "system_id": _S, "grid_name": _S, "cell_id": _S, "repetition": _I, "framework": _S,
     "mode": _S, "model": _S, "size": _S, "phase": _S, "batch_size": _I, "seq_len": _I, "device": _S,
     "threads": _I, "dtype": _S, "status": _S, "error": _S, "first_step_s": _F, "import_s": _F, "build_s": _F,
-    "throughput": _F, "peak_rss_above_import_mb": _F, "device_peak_mb": _F, "params": _I,
+    "throughput": _F, "peak_rss_mb": _F, "peak_rss_above_import_mb": _F, "device_peak_mb": _F, "params": _I,
     "flops_per_sample": _F, "compile_cache_state": _S, "median_step_ms": _F,
 }
 
@@ -47,6 +47,7 @@ def records_to_frames(records: list[dict[str, Any]]) -> dict[str, pl.DataFrame]:
             **r["cell"], "status": r["status"], "error": r["error"],
             "first_step_s": r["timings"]["first_step_s"], "import_s": r["timings"]["import_s"],
             "build_s": r["timings"]["build_s"], "throughput": r["throughput"],
+            "peak_rss_mb": r["memory"]["peak_rss_mb"],
             "peak_rss_above_import_mb": r["memory"]["peak_rss_above_import_mb"],
             "device_peak_mb": r["memory"]["device_peak_mb"], "params": r["model_info"]["params"],
             "flops_per_sample": r["model_info"]["flops_per_sample"],

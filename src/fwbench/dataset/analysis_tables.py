@@ -24,9 +24,10 @@ _C = AnalysisColumn
 
 TABLE_DESCRIPTIONS: dict[str, str] = {
     "sensitivity": (
-        "One row per speed claim, scope and analysis variant (primary, all-pairs, no exclusions, steady start "
-        "-1/+1 step): the claim re-judged under that choice; written by `fwbench analyze` "
-        "(fwbench.stats.sensitivity)."
+        "One row per claim, scope and analysis variant that can touch the claim (primary, all-pairs, best-of, no "
+        "exclusions, steady start -1/+1 step, trimmed mean, total peak RSS, unpaired, target 90%): the claim "
+        "re-judged under that choice; "
+        "written by `fwbench analyze` (fwbench.stats.sensitivity)."
     ),
     "steady_state": (
         "One row per run, whatever its status: where the steady state of its measured steps begins, the run's "
@@ -42,7 +43,13 @@ TABLE_DESCRIPTIONS: dict[str, str] = {
     ),
     "claims": (
         "One row per claim of analysis/claims.yaml and scope (each system_id, then 'pooled'): the effect, its 95% CI "
-        "and the verdict; written by `fwbench analyze` (fwbench.stats.claims, C08 from fwbench.stats.accuracy)."
+        "and the verdict; written by `fwbench analyze` (fwbench.stats.claims; accuracy-track effects from "
+        "fwbench.stats.accuracy)."
+    ),
+    "break_even": (
+        "One row per scope, workload, framework and compiled mode: after how many steps the compiled mode has paid "
+        "for its first step against the same framework's eager mode, with a bootstrap 95% CI; written by `fwbench "
+        "analyze` (fwbench.stats.break_even)."
     ),
     "outliers": (
         "One row per run outside the Tukey fences (1.5 IQR) of its cell's per-run values of one metric on its system; "
@@ -116,22 +123,28 @@ COLUMNS: dict[str, AnalysisColumn] = {
     "claim": _C("The claim's text, as stated in analysis/claims.yaml."),
     "source": _C("Where the claim comes from (source reference in analysis/claims.yaml)."),
     "tests": _C("What the data test for this claim (text from analysis/claims.yaml)."),
-    "ratio_definition": _C("What `effect` is: the metric, side A / side B, geometric mean over cells (for C08: "
-                           "final accuracy torch - tensorflow in percentage points)."),
-    "cells": _C("The cells used, ';'-separated: cell_id_a/cell_id_b comparison pairs (for C08: configuration "
-                "labels); null when none."),
+    "ratio_definition": _C("What `effect` is: the metric, side A / side B, geometric mean over cells (accuracy "
+                           "claims: per configuration, final accuracy A - B in percentage points or seconds to the "
+                           "target A / B)."),
+    "cells": _C("The cells used, ';'-separated: cell_id_a/cell_id_b comparison pairs (accuracy claims: "
+                "configuration labels); null when none."),
     "effect": _C("Geometric mean over cells of the ratio A/B (throughput: > 1 means A faster; other metrics: > 1 "
-                 "means A slower / uses more); for C08 torch - tensorflow accuracy in pp."),
+                 "means A slower / uses more); accuracy claims: the configuration furthest from no difference "
+                 "(accuracy: A - B in pp)."),
     "effect_low": _C("Lower bound of the 95% CI of `effect` (same scale as `effect`); NaN when untestable."),
     "effect_high": _C("Upper bound of the 95% CI of `effect` (same scale as `effect`); NaN when untestable."),
     "fragile": _C("Whether any sensitivity variant (table `sensitivity`) gives this claim another verdict in this "
-                  "scope; null for claims without variants (accuracy)."),
+                  "scope; null for claims no variant can touch."),
     "fragile_under": _C("The variants that change the verdict, ', '-separated; null when none."),
-    "variant": _C("The analysis choice: primary (as published), all-pairs (every mode pair), no exclusions (all "
-                  "finished runs, median of all measured steps), start -1 step / start +1 step (steady start moved)."),
+    "variant": _C("The analysis choice: primary (as published), all-pairs (every mode pair), best-of (each "
+                  "framework's fastest mode per cell, chosen on held-out runs), no exclusions (all finished runs, "
+                  "median of all measured steps), start -1 step / start +1 step (steady start moved), trimmed mean "
+                  "(10% trimmed mean instead of the median), total peak RSS (memory claims), unpaired (accuracy: "
+                  "Welch instead of seed pairs), target 90% (time to accuracy: a lower target)."),
     "primary_verdict": _C("The claim's verdict under the primary analysis, in the same scope (before campaign "
                           "agreement is checked)."),
-    "changed": _C("Whether this variant's verdict differs from primary_verdict."),
+    "changed": _C("Whether this variant's verdict differs from primary_verdict; null when the variant cannot test "
+                  "the claim (not testable here)."),
     "pairs_dropped": _C("Matching cell pairs left out of the claim because a side had fewer than 4 usable runs "
                         "(after steady-state exclusions); > 0 flags a claim whose set of pairs exclusions changed."),
     "dropped_pairs": _C("The pairs left out, ';'-separated: cell_id_a/cell_id_b with each side's usable run count; "
@@ -141,7 +154,7 @@ COLUMNS: dict[str, AnalysisColumn] = {
     "comparison_id": _C("Row id: '<scope>:<metric>:<cell_id_a>:<cell_id_b>', the scope being the system_id, 'pooled' "
                         "or (campaign_comparisons) the campaign."),
     "unit": _C("Unit of median_a and median_b: ms (step_time), s (first_step, first_step_warm) or MB (memory, "
-               "device_memory)."),
+               "memory_total, device_memory)."),
     "framework_a": _C("Framework of side A, the earlier in vocabulary order (torch before tensorflow)."),
     "mode_a": _C("Mode of side A; within one framework A is the earlier mode (torch: eager, compile; tensorflow: "
                  "eager, function, xla)."),
@@ -174,19 +187,21 @@ _CLAIM_VERDICTS = ("supported, contradicted, direction holds, size not, inconclu
                    "not testable here")
 
 _CLAIMS: dict[str, AnalysisColumn] = {
-    "metric": _C("Claim metric: step_time, throughput, first_step, first_step_warm, memory, device_memory or "
-                 "accuracy."),
-    "n_cells": _C("Comparison cell pairs the effect is computed over (for C08: configurations measured in both "
-                  "frameworks)."),
-    "n_runs": _C("Runs with a value of the metric in the cells used (for C08: finished accuracy runs in the scope)."),
+    "metric": _C("Claim metric: step_time, throughput, first_step, first_step_warm, memory, memory_total, "
+                 "device_memory, accuracy or time_to_accuracy."),
+    "contrast": _C("Which modes stand for each framework: defaults (torch eager vs TF function), best-of, "
+                   "all-pairs, or as-stated (the modes written in analysis/claims.yaml)."),
+    "n_cells": _C("Comparison cell pairs the effect is computed over (accuracy claims: configurations judged)."),
+    "n_runs": _C("Runs with a value of the metric in the cells used (accuracy claims: seed values compared)."),
     "ci_method": _C("How the CI of `effect` was computed (two-stage bootstrap over cells; one cell: its ratio CI; "
-                    "C08: the t test); null when untestable."),
+                    "accuracy: the paired t test; time to accuracy: two-sample bootstrap); null when untestable."),
     "reason": _C("Why the verdict: the effect, its CI and the region, or why the claim cannot be tested here."),
-    "note": _C("The claim's note from analysis/claims.yaml (for C08: how runs are paired); null when none."),
+    "note": _C("The claim's note from analysis/claims.yaml; null when none."),
 }
 
 _COMPARISONS: dict[str, AnalysisColumn] = {
-    "metric": _C("Compared per-run metric: step_time, first_step, first_step_warm, memory or device_memory."),
+    "metric": _C("Compared per-run metric: step_time, first_step, first_step_warm, memory, memory_total or "
+                 "device_memory."),
     "kind": _C("'framework' when the two cells differ in framework, 'mode' when only in mode."),
     "ratio_low": _C("Lower bound of the 95% percentile bootstrap CI of `ratio`; NaN with < 2 runs on a side."),
     "ratio_high": _C("Upper bound of the 95% percentile bootstrap CI of `ratio`; NaN with < 2 runs on a side."),
@@ -195,7 +210,8 @@ _COMPARISONS: dict[str, AnalysisColumn] = {
     "note": _C("Why a row has no CI or test (fewer than 2 runs on a side); null otherwise."),
 }
 
-_PER_RUN_UNIT = "ms for step_time, s for first_step and first_step_warm, MB for memory and device_memory"
+_PER_RUN_UNIT = ("ms for step_time, s for first_step and first_step_warm, MB for memory, memory_total and "
+                 "device_memory")
 
 TABLE_COLUMNS: dict[str, dict[str, AnalysisColumn]] = {
     "steady_state": {
@@ -243,7 +259,8 @@ TABLE_COLUMNS: dict[str, dict[str, AnalysisColumn]] = {
         "verdict": _C(f"Verdict from this campaign's runs alone: {_CLAIM_VERDICTS}."),
     },
     "outliers": {
-        "metric": _C("Per-run metric tested: step_time, first_step, first_step_warm, memory or device_memory."),
+        "metric": _C("Per-run metric tested: step_time, first_step, first_step_warm, memory, memory_total or "
+                     "device_memory."),
         "value": _C(f"The run's value of the metric ({_PER_RUN_UNIT})."),
         "q1": _C(f"First quartile of the cell's per-run values on this system ({_PER_RUN_UNIT})."),
         "q3": _C(f"Third quartile of the cell's per-run values on this system ({_PER_RUN_UNIT})."),
@@ -319,6 +336,37 @@ TABLE_COLUMNS: dict[str, dict[str, AnalysisColumn]] = {
         "agree": _C("Claims: same verdict in both campaigns; comparisons: CI on the same side of 1 (or both include "
                     "it); null when either is untestable."),
     },
+    "break_even": {
+        "mode_compiled": _C("The compiled mode: torch compile; tensorflow function or xla."),
+        "mode_eager": _C("The baseline: the same framework's eager mode."),
+        "compile_cache": _C("The compiled mode's first step: cold (a fresh start, no or an empty compile cache) or "
+                            "warm (torch.compile with a warm on-disk cache); eager's first step is always cold."),
+        "cell_id_compiled": _C("Cell of the compiled mode."),
+        "cell_id_eager": _C("Cell of the eager mode."),
+        "n_compiled": _C("Usable runs of the compiled cell (the fewer of step-time and first-step values)."),
+        "n_eager": _C("Usable runs of the eager cell (the fewer of step-time and first-step values)."),
+        "n_step_compiled": _C("Compiled runs with a steady-state step time."),
+        "n_step_eager": _C("Eager runs with a steady-state step time."),
+        "n_first_compiled": _C("Compiled runs with a first step in this compile_cache state."),
+        "n_first_eager": _C("Eager runs with a cold (or no-cache) first step."),
+        "step_ms_eager": _C("Median over runs of the eager steady-state step time.", "ms"),
+        "step_ms_compiled": _C("Median over runs of the compiled steady-state step time.", "ms"),
+        "first_step_s_eager": _C("Median over runs of the eager first step.", "s"),
+        "first_step_s_compiled": _C("Median over runs of the compiled first step (trace/compile included), in this "
+                                    "compile_cache state.", "s"),
+        "extra_first_step_s": _C("first_step_s_compiled - first_step_s_eager: what compiling costs up front.", "s"),
+        "saving_ms_per_step": _C("step_ms_eager - step_ms_compiled: what each later step saves.", "ms"),
+        "break_even_steps": _C("Smallest step count from which the compiled mode's cumulative time stays at or below "
+                               "eager's; inf = never (the compiled step is not faster).", "steps"),
+        "break_even_low": _C("Lower bound of the 95% percentile bootstrap CI of break_even_steps.", "steps"),
+        "break_even_high": _C("Upper bound of that CI; inf when the compiled mode never pays off in over 2.5% of "
+                              "replicates.", "steps"),
+        "never_share": _C("Share of bootstrap replicates in which the compiled mode never pays off, 0-1.", "fraction"),
+        "ci_method": _C("How the CI was computed: percentile of replicate break-even counts, from the comparisons' "
+                        "bootstrap replicates of both step times and first steps."),
+        "note": _C("Why there is no CI (too few runs; the estimate is then descriptive), or why never; null "
+                   "otherwise."),
+    },
     "accuracy_final": {
         "modes": _C("Modes of the framework's runs in the group, comma-separated."),
         "n_runs": _C("Finished runs (status ok, with a final accuracy) of this framework and configuration."),
@@ -366,6 +414,7 @@ CELL_STATS_METRICS: dict[str, tuple[str, str]] = {
                      "s"),
     "first_step_warm_s": ("per-run first step time with a warm on-disk compile cache (status ok)", "s"),
     "peak_rss_above_import_mb": ("per-run peak RSS above the post-import baseline (status ok)", "MB"),
+    "peak_rss_mb": ("per-run total peak RSS, framework import included (status ok)", "MB"),
     "device_peak_mb": ("per-run framework peak device memory (status ok; none on cpu)", "MB"),
 }
 

@@ -1,4 +1,4 @@
-"""Accuracy-track analysis (claim C08): final accuracy per framework, equivalence, time to target.
+"""Accuracy-track analysis (claims C08, C14): final accuracy per framework, equivalence, time to target.
 
 Inputs are the dataset's `accuracy_runs` (one row per run) and `accuracy_epochs` (one row per
 run and epoch) tables. A *configuration* is everything but the framework, its mode and the seed
@@ -14,11 +14,9 @@ from identical weights and see identical data, so they are compared as pairs.
   the epochs until validation accuracy first reaches the target; per configuration and framework
   the median with a bootstrap 95% CI over the runs that reached it, and how many did. The target
   is TARGET_FRACTION of the lower of the two frameworks' median final accuracies, unless given.
-- c08_verdict: the verdict row, in the claims table's columns (fwbench.stats.claims), judged per
-  configuration (model), never pooled across models: supported if every configuration's 95% CI
-  lies inside (-margin, +margin), depends on the cell if they differ in opposite directions,
-  contradicted if one lies entirely outside, else "inconclusive"; "not testable here" without >= 2
-  pairs.
+- accuracy_effects / time_to_accuracy_effects: per configuration, the effect torch vs tensorflow
+  that the claims code (fwbench.stats.claims) judges against the threshold written in
+  analysis/claims.yaml, per configuration (model), never pooled across models (C08, C14).
 """
 
 from __future__ import annotations
@@ -30,7 +28,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from fwbench.stats.bootstrap import CONFIDENCE, N_RESAMPLES, SEED, median_ci
+from fwbench.stats.bootstrap import CONFIDENCE, N_RESAMPLES, SEED, median_ci, ratio_ci
 
 MARGIN_PP = 1.0
 TARGET_FRACTION = 0.95
@@ -41,8 +39,6 @@ RUN_COLUMNS: tuple[str, ...] = ("run_id", "system_id", "framework", "mode", "see
                                 "final_val_accuracy") + CONFIG_FIELDS
 EPOCH_COLUMNS: tuple[str, ...] = ("run_id", "epoch", "val_accuracy", "wall_s")
 FRAMEWORK_A, FRAMEWORK_B = "torch", "tensorflow"
-C08_TEXT = ("At equal architecture and hyperparameters both frameworks reach about the same accuracy; "
-            "reported gaps (CIFAR-10 80% vs 72%) come from hyperparameters, not the framework")
 
 
 def _check(df: pl.DataFrame, required: tuple[str, ...], name: str) -> None:
@@ -202,81 +198,78 @@ def time_to_target_table(runs: pl.DataFrame, epochs: pl.DataFrame, *, scope: str
     return pl.DataFrame(rows) if rows else pl.DataFrame()
 
 
-def c08_verdict(runs: pl.DataFrame, *, scope: str = "pooled", margin_pp: float = MARGIN_PP) -> dict[str, Any]:
-    """The C08 verdict row (columns of the claims table) from accuracy_runs, for one scope.
+@dataclass(frozen=True)
+class ConfigEffect:
+    """One configuration's effect torch vs tensorflow for an accuracy-track claim (fwbench.stats.claims):
+    a difference in percentage points (accuracy) or a ratio (time to accuracy), with its 95% CI."""
 
-    Judged per configuration (model), never pooled across models: each configuration measured in
-    both frameworks gets the mean difference torch - tensorflow of final validation accuracy (pp)
-    over its seed pairs, with a 95% CI. Supported when every configuration's CI lies inside the
-    margin; depends on the cell when configurations differ in opposite directions (CIs entirely
-    above and entirely below 0); contradicted when one lies entirely outside the margin; else
-    inconclusive. The row's effect is the configuration furthest from equality; the reason lists all.
-    """
-    row: dict[str, Any] = {
-        "claim_id": "C08", "claim": C08_TEXT, "source": "001",
-        "tests": "accuracy track, final accuracy over seeds, equivalence test per model", "system_id": scope,
-        "metric": "accuracy", "ratio_definition": "final validation accuracy torch - tensorflow (percentage points), "
-                                                  "per configuration; effect = the one furthest from 0",
-        "n_cells": 0, "cells": None, "n_runs": 0, "effect": math.nan, "effect_low": math.nan,
-        "effect_high": math.nan, "ci_method": None, "threshold": f"equivalent within +-{margin_pp:g} pp",
-        "verdict": "not testable here", "reason": None,
-        "note": f"paired by seed (identical initial weights and data order); margin {margin_pp:g} percentage point(s)",
-    }
-    where = "in the dataset" if scope == "pooled" else f"from system {scope}"
-    done = ok_runs(runs, scope) if runs.height else runs
-    if done.height == 0:
-        return {**row, "reason": f"no finished accuracy runs {where}"}
-    judged: list[tuple[str, Equivalence]] = []
-    for key, group in done.group_by(list(CONFIG_FIELDS), maintain_order=True):
-        a, b, paired = _pairs(group)
-        if len(a) and len(b):
-            judged.append((config_label(dict(zip(CONFIG_FIELDS, key))),
-                           equivalence(a, b, paired=paired, margin_pp=margin_pp)))
-    if not judged:
-        return {**row, "n_runs": done.height,
-                "reason": f"no configuration {where} has finished runs in both torch and tensorflow"}
-    configs = ";".join(label for label, _ in judged)
-    testable = [(label, eq) for label, eq in judged if eq.verdict != "not testable here"]
-    if not testable:
-        return {**row, "n_cells": len(judged), "n_runs": done.height, "cells": configs,
-                "reason": f"fewer than {MIN_PAIRS} runs per framework in every configuration {where}"}
-    verdicts = [eq.verdict for _, eq in testable]
-    above = [label for label, eq in testable if eq.low_pp > 0]
-    below = [label for label, eq in testable if eq.high_pp < 0]
-    if above and below:
-        verdict = "depends on the cell"
-    elif "contradicted" in verdicts:
-        verdict = "contradicted"
-    elif all(v == "supported" for v in verdicts) and len(testable) == len(judged):
-        verdict = "supported"
-    else:
-        verdict = "inconclusive"
-    label, worst = max(testable, key=lambda item: abs(item[1].estimate_pp))
-    parts = [f"{lab}: {eq.estimate_pp:+.2f} pp [{eq.low_pp:+.2f}, {eq.high_pp:+.2f}] {eq.verdict} ({eq.method}, "
-             f"TOST p = {eq.p_tost:.3g})" for lab, eq in judged]
-    reason = (f"torch - tensorflow final accuracy per configuration, margin +-{margin_pp:g} pp: " + "; ".join(parts)
-              + (f"; above 0: {', '.join(above)}; below 0: {', '.join(below)}" if verdict == "depends on the cell"
-                 else ""))
-    return {**row, "n_cells": len(judged), "n_runs": done.height, "cells": configs,
-            "effect": worst.estimate_pp, "effect_low": worst.low_pp, "effect_high": worst.high_pp,
-            "ci_method": f"{worst.method} ({label})", "verdict": verdict, "reason": reason}
+    label: str
+    estimate: float
+    low: float
+    high: float
+    method: str
+    n_torch: int
+    n_tensorflow: int
+    note: str | None = None
 
 
-def c08_verdicts(runs: pl.DataFrame, *, margin_pp: float = MARGIN_PP) -> pl.DataFrame:
-    """c08_verdict for every system_id, then pooled (the claims table's scope order)."""
-    systems = sorted(set(runs["system_id"].to_list())) if runs.height else []
-    scopes = systems + ["pooled"]
-    return pl.DataFrame([c08_verdict(runs, scope=s, margin_pp=margin_pp) for s in scopes], infer_schema_length=None)
+def accuracy_effects(runs: pl.DataFrame, *, scope: str, min_runs: int, paired: bool = True) -> list[ConfigEffect]:
+    """Per configuration in both frameworks: final accuracy torch - tensorflow in pp (paired by seed
+    where seeds pair up, unless paired=False), with its t interval; no interval with fewer than
+    `min_runs` seeds per framework."""
+    out = []
+    for key, group in ok_runs(runs, scope).group_by(list(CONFIG_FIELDS), maintain_order=True):
+        a, b, pairs_up = _pairs(group)
+        if not len(a) or not len(b):
+            continue
+        eq = equivalence(a, b, paired=pairs_up and paired)
+        label = config_label(dict(zip(CONFIG_FIELDS, key)))
+        if min(len(a), len(b)) < min_runs:
+            out.append(ConfigEffect(label, eq.estimate_pp, math.nan, math.nan, eq.method, len(a), len(b),
+                                    f"fewer than {min_runs} seeds per framework ({len(a)} vs {len(b)})"))
+        else:
+            out.append(ConfigEffect(label, eq.estimate_pp, eq.low_pp, eq.high_pp, eq.method, len(a), len(b)))
+    return out
+
+
+def time_to_accuracy_effects(runs: pl.DataFrame, epochs: pl.DataFrame, *, scope: str, min_runs: int,
+                             target_fraction: float = TARGET_FRACTION, seed: int = SEED,
+                             n_resamples: int = N_RESAMPLES) -> list[ConfigEffect]:
+    """Per configuration in both frameworks: median training seconds to the target accuracy
+    (target_fraction of the lower median final accuracy, as in time_to_target_table), ratio torch /
+    tensorflow with a two-sample bootstrap CI over the runs that reached it; runs that never reach it
+    are counted in the note."""
+    out = []
+    for key, group in ok_runs(runs, scope).group_by(list(CONFIG_FIELDS), maintain_order=True):
+        if set(group["framework"].to_list()) != {FRAMEWORK_A, FRAMEWORK_B}:
+            continue
+        medians = group.group_by("framework").agg(pl.col("final_val_accuracy").median())
+        goal = target_fraction * float(medians["final_val_accuracy"].min())
+        per_run = run_time_to_target(group, epochs, goal)
+        seconds = {f: per_run.filter((pl.col("framework") == f) & pl.col("seconds_to_target").is_not_null())
+                   ["seconds_to_target"].to_numpy().astype(float) for f in (FRAMEWORK_A, FRAMEWORK_B)}
+        totals = {f: per_run.filter(pl.col("framework") == f).height for f in (FRAMEWORK_A, FRAMEWORK_B)}
+        a, b = seconds[FRAMEWORK_A], seconds[FRAMEWORK_B]
+        label = config_label(dict(zip(CONFIG_FIELDS, key)))
+        reached = (f"target {goal:.3f} reached by {len(a)}/{totals[FRAMEWORK_A]} torch and "
+                   f"{len(b)}/{totals[FRAMEWORK_B]} tensorflow runs")
+        if min(len(a), len(b)) < min_runs:
+            point = float(np.median(a) / np.median(b)) if len(a) and len(b) else math.nan
+            out.append(ConfigEffect(label, point, math.nan, math.nan, "none", len(a), len(b),
+                                    f"{reached}: fewer than {min_runs} per framework"))
+            continue
+        ci = ratio_ci(a, b, hierarchical=False, seed=seed, n_resamples=n_resamples)
+        out.append(ConfigEffect(label, ci.ratio, ci.low, ci.high, ci.method, len(a), len(b), reached))
+    return out
 
 
 @dataclass
 class AccuracyAnalysis:
-    """The accuracy tables `fwbench analyze` can write (once hooked in)."""
+    """The accuracy tables `fwbench analyze` writes."""
 
     accuracy_final: pl.DataFrame
     accuracy_equivalence: pl.DataFrame
     accuracy_time_to_target: pl.DataFrame
-    c08: pl.DataFrame
 
     def tables(self) -> dict[str, pl.DataFrame]:
         return {"accuracy_final": self.accuracy_final, "accuracy_equivalence": self.accuracy_equivalence,
@@ -297,5 +290,4 @@ def analyze_accuracy(runs: pl.DataFrame, epochs: pl.DataFrame, *, margin_pp: flo
         accuracy_equivalence=stack([equivalence_table(runs, scope=s, margin_pp=margin_pp) for s in scopes]),
         accuracy_time_to_target=stack([time_to_target_table(runs, epochs, scope=s, seed=seed, n_resamples=n_resamples)
                                        for s in scopes]),
-        c08=c08_verdicts(runs, margin_pp=margin_pp),
     )

@@ -2,8 +2,8 @@
 
 `analyze` is pure (frames in, frames out, fixed seed); `write_analysis` stores every table in the
 results database and as Parquet, plus the claims verdict table as JSON and CSV for the paper.
-With accuracy runs (fwbench.stats.accuracy) the C08 rows of the claims table come from the accuracy
-track and its tables (accuracy_final, accuracy_equivalence, accuracy_time_to_target) are written too.
+Accuracy claims (C08, C14) are judged by the claims code like any other; with accuracy runs the
+accuracy track's tables (accuracy_final, accuracy_equivalence, accuracy_time_to_target) are written too.
 """
 
 from __future__ import annotations
@@ -17,10 +17,11 @@ from pathlib import Path
 import polars as pl
 
 from fwbench.campaigns import UNASSIGNED
-from fwbench.stats.accuracy import AccuracyAnalysis, analyze_accuracy, c08_verdict
+from fwbench.stats.accuracy import MARGIN_PP, analyze_accuracy
 from fwbench.stats.bootstrap import N_RESAMPLES, SEED
+from fwbench.stats.break_even import break_even_table
 from fwbench.stats.cell_stats import cell_stats
-from fwbench.stats.claims import Claim, evaluate_claims, load_claims
+from fwbench.stats.claims import Claim, Evidence, evaluate_claims, load_claims
 from fwbench.stats.comparisons import EQUIVALENCE_MARGIN, compare
 from fwbench.stats.metrics import run_table, steady_state_table, steady_steps
 from fwbench.stats.machine_flags import machine_flags
@@ -32,10 +33,9 @@ from fwbench.stats.reproducibility import analyze_campaigns, variance_components
 REQUIRED_RUN_COLUMNS: tuple[str, ...] = (
     "run_id", "system_id", "cell_id", "repetition", "framework", "mode", "model", "size", "phase",
     "batch_size", "seq_len", "device", "threads", "dtype", "status", "error", "first_step_s",
-    "peak_rss_above_import_mb", "device_peak_mb",
+    "peak_rss_mb", "peak_rss_above_import_mb", "device_peak_mb",
 )
 REQUIRED_STEP_COLUMNS: tuple[str, ...] = ("run_id", "step_index", "phase", "ms")
-ACCURACY_CLAIM = "C08"
 #: Database tables `analyze` reads; the accuracy ones may be absent (no accuracy runs ingested).
 INPUT_TABLES: tuple[str, ...] = ("runs", "steps", "accuracy_runs", "accuracy_epochs")
 
@@ -59,8 +59,10 @@ class Analysis:
     campaign_claims: pl.DataFrame = field(default_factory=pl.DataFrame)
     campaign_comparisons: pl.DataFrame = field(default_factory=pl.DataFrame)
     reproducibility: pl.DataFrame = field(default_factory=pl.DataFrame)
-    #: each speed claim re-judged under each analysis variant (fwbench.stats.sensitivity)
+    #: each claim re-judged under each analysis variant that can touch it (fwbench.stats.sensitivity)
     sensitivity: pl.DataFrame = field(default_factory=pl.DataFrame)
+    #: per workload and compiled mode: the steps after which compiling has paid for itself (fwbench.stats.break_even)
+    break_even: pl.DataFrame = field(default_factory=pl.DataFrame)
     #: accuracy_final, accuracy_equivalence, accuracy_time_to_target (empty without accuracy runs)
     accuracy: dict[str, pl.DataFrame] = field(default_factory=dict)
 
@@ -75,55 +77,32 @@ def _check_columns(df: pl.DataFrame, required: tuple[str, ...], name: str) -> No
         raise ValueError(f"table {name!r} lacks column(s) {', '.join(missing)}; needs {', '.join(required)}")
 
 
-def _with_accuracy_verdicts(claims_table: pl.DataFrame, acc: AccuracyAnalysis, accuracy_runs: pl.DataFrame,
-                            claims: list[Claim]) -> pl.DataFrame:
-    """The claims table with its C08 rows replaced by the accuracy track's, in claims-file order.
-
-    The claim's text, source and tests come from the claims file. Scopes: every system of the speed
-    or accuracy runs, then pooled; a system without accuracy runs gets C08 "not testable here".
-    """
-    claim = next((c for c in claims if c.id == ACCURACY_CLAIM), None)
-    if claim is None:
-        return claims_table
-    c08 = acc.c08
-    speed_only = sorted(set(claims_table["system_id"].to_list()) - set(c08["system_id"].to_list()) - {"pooled"})
-    if speed_only:
-        extra = pl.DataFrame([c08_verdict(accuracy_runs, scope=s) for s in speed_only], infer_schema_length=None)
-        c08 = pl.concat([c08, extra], how="diagonal_relaxed")
-    c08 = c08.with_columns([pl.lit(None).alias(name) for name in claims_table.columns if name not in c08.columns])
-    c08 = (c08.with_columns(claim=pl.lit(claim.text), source=pl.lit(claim.source), tests=pl.lit(claim.tests))
-           .sort(pl.col("system_id") == "pooled", "system_id")
-           .select([pl.col(name).cast(dtype) for name, dtype in claims_table.schema.items()]))
-    parts = [c08 if claim_id == ACCURACY_CLAIM else claims_table.filter(pl.col("claim_id") == claim_id)
-             for claim_id in dict.fromkeys(claims_table["claim_id"].to_list())]
-    return pl.concat(parts, how="vertical_relaxed")
-
-
 def analyze(runs: pl.DataFrame, steps: pl.DataFrame, claims: list[Claim] | None = None, *,
             accuracy_runs: pl.DataFrame | None = None, accuracy_epochs: pl.DataFrame | None = None,
             seed: int = SEED, n_resamples: int = N_RESAMPLES, margin: float = EQUIVALENCE_MARGIN) -> Analysis:
-    """Steady state -> per-run table -> cell stats, comparisons, outliers -> claim verdicts; with
-    accuracy runs, the accuracy tables and the C08 verdict from them (else C08 is not testable)."""
+    """Steady state -> per-run table -> cell stats, comparisons, outliers -> claim verdicts (speed,
+    memory and accuracy claims alike, fwbench.stats.claims); with accuracy runs, the accuracy tables."""
     _check_columns(runs, REQUIRED_RUN_COLUMNS, "runs")
     _check_columns(steps, REQUIRED_STEP_COLUMNS, "steps")
     claims = load_claims() if claims is None else claims
     if "campaign_id" not in runs.columns:  # frames built without ingest: one campaign
         runs = runs.with_columns(pl.lit(UNASSIGNED).alias("campaign_id"))
+    accuracy_runs = accuracy_runs if accuracy_runs is not None else pl.DataFrame()
+    accuracy_epochs = accuracy_epochs if accuracy_epochs is not None else pl.DataFrame()
     steady = steady_state_table(runs, steps)
     per_run = run_table(runs, steady)
     steps_by_run = steady_steps(steps, steady)
     comps = compare(per_run, steps_by_run, margin=margin, seed=seed, n_resamples=n_resamples)
-    by_campaign = analyze_campaigns(claims, per_run, steps_by_run, seed=seed, n_resamples=n_resamples, margin=margin)
-    primary = evaluate_claims(claims, per_run, comps, seed=seed)
-    varied = sensitivity(claims, primary, runs, steps, steady, per_run, comps, seed=seed, n_resamples=n_resamples,
-                         margin=margin)
+    evidence = Evidence(per_run, comps, steps_by_run, accuracy_runs, accuracy_epochs, seed, n_resamples, margin)
+    by_campaign = analyze_campaigns(claims, evidence)
+    primary = evaluate_claims(claims, evidence)
+    varied = sensitivity(claims, primary, evidence, runs, steps, steady)
     claims_table = with_campaign_verdicts(primary, by_campaign.claims).join(
         fragile(varied), on=["claim_id", "system_id"], how="left")
     accuracy: dict[str, pl.DataFrame] = {}
-    if accuracy_runs is not None and accuracy_runs.height:
-        epochs = accuracy_epochs if accuracy_epochs is not None else pl.DataFrame()
-        acc = analyze_accuracy(accuracy_runs, epochs, seed=seed, n_resamples=n_resamples)
-        claims_table = _with_accuracy_verdicts(claims_table, acc, accuracy_runs, claims)
+    if accuracy_runs.height:
+        acc = analyze_accuracy(accuracy_runs, accuracy_epochs, margin_pp=accuracy_margin(claims), seed=seed,
+                               n_resamples=n_resamples)
         accuracy = acc.tables()
     return Analysis(
         steady_state=steady,
@@ -138,8 +117,17 @@ def analyze(runs: pl.DataFrame, steps: pl.DataFrame, claims: list[Claim] | None 
         campaign_comparisons=by_campaign.comparisons,
         reproducibility=by_campaign.reproducibility,
         sensitivity=varied,
+        break_even=break_even_table(per_run, steps_by_run, seed=seed, n_resamples=n_resamples),
         accuracy=accuracy,
     )
+
+
+def accuracy_margin(claims: list[Claim]) -> float:
+    """The equivalence margin (pp) of the accuracy claim in the claims file, for the descriptive
+    accuracy_equivalence table (fwbench.stats.accuracy.MARGIN_PP without one)."""
+    bounds = [abs(b) for c in claims if c.metric == "accuracy" for b in (c.threshold.low, c.threshold.high)
+              if b is not None]
+    return max(bounds) if bounds else MARGIN_PP
 
 
 def load_inputs(db_path: str | os.PathLike[str]) -> dict[str, pl.DataFrame]:

@@ -27,6 +27,10 @@ TWO_SAMPLE = "two-sample percentile (runs)"
 CAMPAIGN_LEVEL = "three-level percentile (campaigns, then runs, then steps within runs)"
 #: Campaigns from which a bootstrap resamples campaigns first; with fewer, each campaign is judged on its own.
 CAMPAIGN_LEVEL_MIN = 5
+#: The statistic that summarises steps within a run and runs within a cell: the median (primary), or the
+#: mean after cutting TRIM of the values at each end (a sensitivity reading, fwbench.stats.sensitivity).
+STATISTICS: tuple[str, ...] = ("median", "trimmed mean")
+TRIM = 0.1
 # Work arrays of the hierarchical bootstrap are built in chunks of at most this many values.
 _CHUNK_VALUES = 4_000_000
 
@@ -82,8 +86,21 @@ def _pad(runs: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     return out, lengths
 
 
-def hierarchical_medians(runs: Sequence[np.ndarray], n_resamples: int, rng: np.random.Generator) -> np.ndarray:
-    """Bootstrap replicates of the median of run medians: resample runs, then steps within runs."""
+def center(values: np.ndarray, axis: int = -1, statistic: str = "median") -> np.ndarray:
+    """The median, or the TRIM-trimmed mean (scipy.stats.trim_mean), along an axis."""
+    if statistic == "median":
+        return np.median(values, axis=axis)
+    if statistic == "trimmed mean":
+        from scipy.stats import trim_mean
+
+        return trim_mean(values, TRIM, axis=axis)
+    raise ValueError(f"statistic {statistic!r}; allowed: {', '.join(STATISTICS)}")
+
+
+def hierarchical_medians(runs: Sequence[np.ndarray], n_resamples: int, rng: np.random.Generator,
+                         statistic: str = "median") -> np.ndarray:
+    """Bootstrap replicates of the median of run medians (or of trimmed means of trimmed means):
+    resample runs, then steps within runs."""
     values, lengths = _pad([np.asarray(r, dtype=float) for r in runs])
     n_runs, max_len = values.shape
     per_rep = n_runs * max_len
@@ -95,31 +112,39 @@ def hierarchical_medians(runs: Sequence[np.ndarray], n_resamples: int, rng: np.r
         lens = lengths[run_idx]                                            # (b, R)
         step_idx = np.floor(rng.random((b, n_runs, max_len)) * lens[..., None]).astype(np.int64)
         drawn = values[run_idx[..., None], step_idx]                        # (b, R, Lmax)
-        run_medians = _masked_median(drawn, lens, max_len)
-        out[start:start + b] = np.median(run_medians, axis=1)
+        per_run = _masked_center(drawn, lens, max_len, statistic)
+        out[start:start + b] = center(per_run, axis=1, statistic=statistic)
     return out
 
 
-def _masked_median(drawn: np.ndarray, lens: np.ndarray, max_len: int) -> np.ndarray:
-    """Median over the last axis of the first `lens` entries (faster than NaN masks + nanmedian)."""
+def _masked_center(drawn: np.ndarray, lens: np.ndarray, max_len: int, statistic: str) -> np.ndarray:
+    """The statistic over the last axis of the first `lens` entries (faster than NaN masks + nanmedian)."""
     if np.all(lens == max_len):
-        return np.median(drawn, axis=-1)
+        return center(drawn, statistic=statistic)
     mask = np.arange(max_len) < lens[..., None]
     ordered = np.sort(np.where(mask, drawn, np.inf), axis=-1)  # padding sorts last
-    lo = np.take_along_axis(ordered, ((lens - 1) // 2)[..., None], axis=-1)[..., 0]
-    hi = np.take_along_axis(ordered, (lens // 2)[..., None], axis=-1)[..., 0]
-    return (lo + hi) / 2
+    if statistic == "median":
+        lo = np.take_along_axis(ordered, ((lens - 1) // 2)[..., None], axis=-1)[..., 0]
+        hi = np.take_along_axis(ordered, (lens // 2)[..., None], axis=-1)[..., 0]
+        return (lo + hi) / 2
+    cut = np.floor(TRIM * lens).astype(np.int64)  # as scipy.stats.trim_mean: int(TRIM * n) from each end
+    sums = np.concatenate([np.zeros((*ordered.shape[:-1], 1)), np.cumsum(np.where(mask, ordered, 0.0), axis=-1)],
+                          axis=-1)
+    upper = np.take_along_axis(sums, (lens - cut)[..., None], axis=-1)
+    kept = upper - np.take_along_axis(sums, cut[..., None], axis=-1)
+    return kept[..., 0] / (lens - 2 * cut)
 
 
-def run_medians(runs: Sequence[np.ndarray], n_resamples: int, rng: np.random.Generator) -> np.ndarray:
-    """Bootstrap replicates of the median of per-run values (one value per run)."""
+def run_medians(runs: Sequence[np.ndarray], n_resamples: int, rng: np.random.Generator,
+                statistic: str = "median") -> np.ndarray:
+    """Bootstrap replicates of the median (or trimmed mean) of per-run values (one value per run)."""
     x = np.asarray(runs, dtype=float)
     idx = rng.integers(0, len(x), size=(n_resamples, len(x)))
-    return np.median(x[idx], axis=1)
+    return center(x[idx], axis=1, statistic=statistic)
 
 
 def campaign_medians(campaigns: Sequence[Sequence[np.ndarray]] | Sequence[np.ndarray], n_resamples: int,
-                     rng: np.random.Generator, *, hierarchical: bool) -> np.ndarray:
+                     rng: np.random.Generator, *, hierarchical: bool, statistic: str = "median") -> np.ndarray:
     """Bootstrap replicates of the median over runs when campaigns are a level of their own.
 
     Each replicate resamples campaigns, then runs within each drawn campaign, then (hierarchical)
@@ -131,7 +156,7 @@ def campaign_medians(campaigns: Sequence[Sequence[np.ndarray]] | Sequence[np.nda
     groups = [list(c) for c in campaigns]
     flat = [np.asarray(r, dtype=float) for g in groups for r in g]
     if hierarchical:
-        per_run = np.stack([hierarchical_medians([r], n_resamples, rng) for r in flat])  # (runs, B)
+        per_run = np.stack([hierarchical_medians([r], n_resamples, rng, statistic) for r in flat])  # (runs, B)
     else:
         per_run = np.repeat(np.array([float(r) for r in flat])[:, None], n_resamples, axis=1)
     sizes = np.array([len(g) for g in groups], dtype=np.int64)
@@ -140,7 +165,7 @@ def campaign_medians(campaigns: Sequence[Sequence[np.ndarray]] | Sequence[np.nda
     for b in range(n_resamples):
         drawn = rng.integers(0, len(groups), size=len(groups))
         idx = np.concatenate([offsets[c] + rng.integers(0, sizes[c], size=sizes[c]) for c in drawn])
-        out[b] = np.median(per_run[idx, b])
+        out[b] = center(per_run[idx, b], statistic=statistic)
     return out
 
 

@@ -21,6 +21,7 @@ SUMMARIES: dict[str, str] = {
     "first_step_s": "first_step_s",
     "first_step_warm_s": "first_step_warm_s",
     "peak_rss_above_import_mb": "peak_rss_above_import_mb",
+    "peak_rss_mb": "peak_rss_mb",
     "device_peak_mb": "device_peak_mb",
 }
 

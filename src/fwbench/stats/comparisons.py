@@ -25,7 +25,7 @@ import polars as pl
 from fwbench import constants as C
 from fwbench.constants import EQUIVALENCE_MARGIN
 from fwbench.stats.bootstrap import (CAMPAIGN_LEVEL, CAMPAIGN_LEVEL_MIN, HIERARCHICAL, N_RESAMPLES, SEED, TWO_SAMPLE,
-                                     campaign_medians, hierarchical_medians, ratio_from_medians, run_medians)
+                                     campaign_medians, center, hierarchical_medians, ratio_from_medians, run_medians)
 from fwbench.stats.metrics import KEY_FIELDS, METRICS, Metric, in_scope, scopes
 from fwbench.stats.multiple import bh_adjust
 
@@ -88,7 +88,7 @@ def _seed(seed: int, key: str) -> int:
     return seed ^ zlib.crc32(key.encode())
 
 
-class _CellData:
+class CellData:
     """Per-cell run values of one scope, and each cell's bootstrap replicates computed once.
 
     A cell in several comparisons reuses its replicates, so ratios sharing a cell stay correlated
@@ -96,8 +96,9 @@ class _CellData:
     """
 
     def __init__(self, table: pl.DataFrame, scope: str, steps_by_run: dict[str, np.ndarray],
-                 seed: int, n_resamples: int) -> None:
+                 seed: int, n_resamples: int, statistic: str = "median") -> None:
         self.scope, self.steps, self.seed, self.n_resamples = scope, steps_by_run, seed, n_resamples
+        self.statistic = statistic
         self.values: dict[tuple[str, str], tuple[list[str], np.ndarray]] = {}
         self.campaigns: dict[tuple[str, str], list[str]] = {}
         for (cid,), group in table.group_by(["cell_id"]):
@@ -129,10 +130,12 @@ class _CellData:
                 for campaign, unit in zip(self.campaigns[key], units):
                     by_campaign.setdefault(campaign, []).append(unit)
                 self._reps[key] = campaign_medians([by_campaign[c] for c in sorted(by_campaign)], self.n_resamples,
-                                                   rng, hierarchical=metric.hierarchical)
+                                                   rng, hierarchical=metric.hierarchical, statistic=self.statistic)
+            elif metric.hierarchical:
+                self._reps[key] = hierarchical_medians([self.steps[r] for r in ids], self.n_resamples, rng,
+                                                       self.statistic)
             else:
-                self._reps[key] = (hierarchical_medians([self.steps[r] for r in ids], self.n_resamples, rng)
-                                   if metric.hierarchical else run_medians(values, self.n_resamples, rng))
+                self._reps[key] = run_medians(values, self.n_resamples, rng, self.statistic)
         return self._reps[key]
 
 
@@ -143,15 +146,20 @@ def compare(
     margin: float = EQUIVALENCE_MARGIN,
     seed: int = SEED,
     n_resamples: int = N_RESAMPLES,
+    statistic: str = "median",
 ) -> Comparisons:
-    """All pairwise comparisons in every scope, from a run table and steady-state steps per run."""
+    """All pairwise comparisons in every scope, from a run table and steady-state steps per run.
+
+    `statistic` summarises runs within a cell (and, in the bootstrap, steps within a run): the median,
+    or the trimmed mean as a sensitivity reading (fwbench.stats.bootstrap.center); the columns keep
+    their names (median_a, median_b)."""
     rows, reps = [], {}
     cell_cols = ["cell_id", "framework", "mode", *KEY_FIELDS]
     for scope in scopes(runs):
         table = in_scope(runs, scope)
         cells = table.select(cell_cols).unique(subset=["cell_id"], keep="first")
         first_row = len(rows)
-        data = _CellData(table, scope, steps_by_run, seed, n_resamples)
+        data = CellData(table, scope, steps_by_run, seed, n_resamples, statistic)
         for a, b in comparison_pairs(cells):
             for metric in METRICS.values():
                 va = data.values[a["cell_id"], metric.name][1]
@@ -166,8 +174,9 @@ def compare(
                     "framework_a": a["framework"], "mode_a": a["mode"], "cell_id_a": a["cell_id"],
                     "framework_b": b["framework"], "mode_b": b["mode"], "cell_id_b": b["cell_id"],
                     "n_a": len(va), "n_b": len(vb),
-                    "median_a": float(np.median(va)), "median_b": float(np.median(vb)),
-                    "ratio": float(np.median(va) / np.median(vb)),
+                    "median_a": float(center(va, statistic=statistic)),
+                    "median_b": float(center(vb, statistic=statistic)),
+                    "ratio": float(center(va, statistic=statistic) / center(vb, statistic=statistic)),
                     "direction": f"ratio = {metric.name} A/B; > 1: A ({a['framework']} {a['mode']}) "
                                  f"{'uses more' if 'memory' in metric.name else 'slower'}",
                     "ratio_low": math.nan, "ratio_high": math.nan, "ci_method": None,
@@ -178,7 +187,7 @@ def compare(
                     row["note"] = (f"fewer than {MIN_RUNS} usable runs on a side ({a['framework']} {a['mode']}: "
                                    f"{len(va)}, {b['framework']} {b['mode']}: {len(vb)}): no CI, test or verdict")
                 else:
-                    ci = ratio_from_medians(float(np.median(va)), float(np.median(vb)),
+                    ci = ratio_from_medians(row["median_a"], row["median_b"],
                                             data.replicates(a["cell_id"], metric),
                                             data.replicates(b["cell_id"], metric),
                                             data.method(a["cell_id"], b["cell_id"], metric))

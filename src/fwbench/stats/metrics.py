@@ -40,6 +40,7 @@ METRICS: dict[str, Metric] = {
         Metric("first_step", "first_step_s", "s", "first step (trace/compile included), cold or no cache", False),
         Metric("first_step_warm", "first_step_warm_s", "s", "first step with a warm compile cache", False),
         Metric("memory", "peak_rss_above_import_mb", "MB", "peak RSS above the post-import baseline", False),
+        Metric("memory_total", "peak_rss_mb", "MB", "total peak RSS (framework import included)", False),
         Metric("device_memory", "device_peak_mb", "MB", "framework peak device memory", False),
     )
 }
@@ -99,7 +100,7 @@ def run_table(runs: pl.DataFrame, steady: pl.DataFrame) -> pl.DataFrame:
             pl.when(ok & warm).then(pl.col("first_step_s").cast(pl.Float64)).otherwise(None)
             .alias("first_step_warm_s"),
             *[pl.when(ok).then(pl.col(c).cast(pl.Float64)).otherwise(None).alias(c)
-              for c in ("peak_rss_above_import_mb", "device_peak_mb")],
+              for c in ("peak_rss_above_import_mb", "peak_rss_mb", "device_peak_mb")],
         )
         .with_columns((pl.col("batch_size") * 1000.0 / pl.col("step_ms")).alias("throughput_sps"))
     )

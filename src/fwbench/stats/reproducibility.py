@@ -19,15 +19,15 @@ five campaigns on, pooled intervals also resample campaigns first, then runs, th
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import combinations
 
 import numpy as np
 import polars as pl
 
-from fwbench.stats.bootstrap import CONFIDENCE, N_RESAMPLES, SEED
-from fwbench.stats.claims import Claim, evaluate_claims
-from fwbench.stats.comparisons import EQUIVALENCE_MARGIN, compare
+from fwbench.stats.bootstrap import CONFIDENCE
+from fwbench.stats.claims import Claim, Evidence, evaluate_claims
+from fwbench.stats.comparisons import compare
 from fwbench.stats.metrics import CELL_FIELDS, POOLED
 
 NOT_REPRODUCIBLE = "not reproducible"
@@ -51,18 +51,25 @@ def campaigns_in(runs: pl.DataFrame) -> list[str]:
     return sorted(runs.get_column("campaign_id").drop_nulls().unique().to_list())
 
 
-def analyze_campaigns(claims: list[Claim], per_run: pl.DataFrame, steps_by_run: dict[str, np.ndarray], *,
-                      seed: int = SEED, n_resamples: int = N_RESAMPLES,
-                      margin: float = EQUIVALENCE_MARGIN) -> CampaignAnalysis:
-    """Judge each campaign on its own; empty tables with fewer than two campaigns."""
+def analyze_campaigns(claims: list[Claim], evidence: Evidence) -> CampaignAnalysis:
+    """Judge each campaign on its own (the campaign in place of the host); empty tables with fewer
+    than two campaigns."""
+    per_run = evidence.runs
     if len(campaigns_in(per_run)) < 2:
         return CampaignAnalysis(pl.DataFrame(), pl.DataFrame(), empty_reproducibility())
     by_campaign = per_run.with_columns(pl.col("campaign_id").alias("system_id"))
-    comps = compare(by_campaign, steps_by_run, margin=margin, seed=seed, n_resamples=n_resamples)
+    comps = compare(by_campaign, evidence.steps_by_run, margin=evidence.margin, seed=evidence.seed,
+                    n_resamples=evidence.n_resamples)
     comparisons = comps.table.filter(pl.col("system_id") != POOLED).rename({"system_id": "campaign_id"})
-    verdicts = (evaluate_claims(claims, by_campaign, comps, seed=seed)
+    accuracy = evidence.accuracy_runs
+    if accuracy.height and "campaign_id" in accuracy.columns:
+        accuracy = accuracy.with_columns(pl.col("campaign_id").alias("system_id"))
+    campaign_evidence = replace(evidence, runs=by_campaign, comps=comps, accuracy_runs=accuracy)
+    verdicts = (evaluate_claims(claims, campaign_evidence)
                 .filter(pl.col("system_id") != POOLED).rename({"system_id": "campaign_id"}))
     system_of = dict(per_run.select("campaign_id", "system_id").unique().iter_rows())
+    if accuracy.height and "campaign_id" in accuracy.columns:
+        system_of |= dict(evidence.accuracy_runs.select("campaign_id", "system_id").unique().iter_rows())
     verdicts = verdicts.with_columns(pl.col("campaign_id").replace_strict(system_of).alias("system_id"))
     repro = pl.concat([_claim_pairs(verdicts), _comparison_pairs(comparisons, comps.log_replicates)],
                       how="diagonal_relaxed") if verdicts.height else empty_reproducibility()
