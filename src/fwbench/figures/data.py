@@ -14,7 +14,8 @@ import polars as pl
 #: Tables and views read from the database (written by fwbench.dataset and fwbench.stats).
 TABLES: tuple[str, ...] = ("runs", "run_summary", "steps", "systems", "steady_state", "cell_stats",
                            "comparisons", "claims", "outliers", "accuracy_runs", "accuracy_epochs", "variance",
-                           "reproducibility", "campaign_claims", "machine_flags", "protocol_sizing", "sensitivity")
+                           "reproducibility", "campaign_claims", "machine_flags", "protocol_sizing", "sensitivity",
+                           "break_even")
 
 
 def _empty() -> pl.DataFrame:
@@ -42,6 +43,7 @@ class FigureData:
     machine_flags: pl.DataFrame = field(default_factory=_empty)
     protocol_sizing: pl.DataFrame = field(default_factory=_empty)
     sensitivity: pl.DataFrame = field(default_factory=_empty)
+    break_even: pl.DataFrame = field(default_factory=_empty)
 
     @classmethod
     def from_db(cls, db: str | Path) -> "FigureData":

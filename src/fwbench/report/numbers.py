@@ -148,14 +148,17 @@ def cost_numbers(data: FigureData) -> dict[str, Any]:
     """Ranges of cell medians of first-step cost and memory per framework/mode."""
     stats = F.main_scope(data.cell_stats)
     rows = []
-    if stats.height and {"first_step_s_median", "peak_rss_above_import_mb_median"} <= set(stats.columns):
+    columns = {"first_step": "first_step_s_median", "memory": "peak_rss_above_import_mb_median",
+               "memory_total": "peak_rss_mb_median"}
+    if stats.height and set(columns.values()) <= set(stats.columns):
         stats = F.with_variant(stats)
         for variant in [v for v in F.VARIANTS if v in set(stats["variant"].to_list())]:
             sub = stats.filter(pl.col("variant") == variant)
-            fs, mem = sub["first_step_s_median"].drop_nulls(), sub["peak_rss_above_import_mb_median"].drop_nulls()
-            rows.append({"variant": variant,
-                         "first_step": f"{fmt.num(fs.min())}–{fmt.num(fs.max())}" if len(fs) else "–",
-                         "memory": f"{fmt.num(mem.min())}–{fmt.num(mem.max())}" if len(mem) else "–"})
+            row = {"variant": variant}
+            for key, column in columns.items():
+                values = sub[column].drop_nulls()
+                row[key] = f"{fmt.num(values.min())}–{fmt.num(values.max())}" if len(values) else "–"
+            rows.append(row)
     return {"costs": rows}
 
 

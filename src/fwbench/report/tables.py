@@ -18,7 +18,7 @@ from fwbench.figures.data import FigureData
 from fwbench.figures.forest import speed_ratios
 from fwbench.report import fmt
 from fwbench.stats.comparisons import MIN_RUNS
-from fwbench.stats.sensitivity import PRIMARY, VARIANTS
+from fwbench.stats.sensitivity import PRIMARY, UNTESTABLE, VARIANTS
 from fwbench.report.reproduction import campaigns_table, reproducibility_table
 
 
@@ -130,33 +130,83 @@ def claims_table(data: FigureData) -> dict[str, Any]:
     for r in claims.iter_rows(named=True):
         cells = f"{r['n_cells']} cells, {r['n_runs']} runs" if r.get("n_cells") else "none"
         if r.get("pairs_dropped"):  # the set of pairs changed because of exclusions: flagged
-            cells += f"; {r['pairs_dropped']} pair(s) left out (< {MIN_RUNS} usable runs)"
+            cells += f"; {r['pairs_dropped']} left out (< {MIN_RUNS} usable runs)"
         effect = fmt.ci(r.get("effect"), r.get("effect_low"), r.get("effect_high"))
-        rows.append([r["claim_id"], r["claim"], r.get("ratio_definition") or r.get("metric"),
-                     cells, effect, r.get("threshold"), r["verdict"], r.get("reason") or ""])
-    return fmt.table(["id", "claim", "ratio", "cells", "effect [95% CI]", "threshold", "verdict", "reason"], rows)
+        rows.append([r["claim_id"], r["claim"], r.get("contrast") or "", r.get("ratio_definition") or r.get("metric"),
+                     cells, effect, r.get("threshold"), r["verdict"], _robustness(r), r.get("reason") or ""])
+    return fmt.table(["id", "claim", "contrast", "ratio", "cells", "effect [95% CI]", "threshold", "verdict",
+                      "sensitivity", "reason"], rows)
+
+
+def _robustness(row: dict[str, Any]) -> str:
+    """The claims row's sensitivity reading: fragile under which variants, robust, or no variant applies."""
+    if row.get("fragile"):
+        return f"fragile ({row.get('fragile_under')})"
+    return "robust" if row.get("fragile") is False and row["verdict"] != UNTESTABLE else "–"
 
 
 def sensitivity_table(data: FigureData) -> dict[str, Any]:
-    """Each speed claim's verdict per scope under every analysis variant; a changed verdict is starred."""
+    """Every claim's verdict in the main scope under each analysis variant that can touch it; a changed
+    verdict is starred. Claims no variant touches keep their row with the primary verdict alone."""
     table = data.sensitivity
-    if F.require(table, ["claim_id", "system_id", "variant", "verdict", "changed"], "sensitivity"):
+    claims = claims_main(data.claims)
+    if F.require(table, ["claim_id", "system_id", "variant", "verdict", "changed"], "sensitivity") or not claims.height:
         return fmt.table(["claim"], [], "no sensitivity table; run `fwbench analyze`")
+    scope = claims["system_id"][0]
+    table = table.filter(pl.col("system_id") == scope)
     present = set(table["variant"].to_list())
     variants = [v for v in (PRIMARY, *VARIANTS) if v in present]
-    table = table.sort("claim_id", pl.col("system_id") == F.POOLED, "system_id")
+    by_claim = {cid: {r["variant"]: r for r in group.iter_rows(named=True)}
+                for (cid,), group in table.group_by(["claim_id"], maintain_order=True)}
     rows = []
-    for (claim_id, scope), group in table.group_by("claim_id", "system_id", maintain_order=True):
-        verdicts = {r["variant"]: r["verdict"] + (" *" if r["changed"] else "") for r in group.iter_rows(named=True)}
-        if set(v.rstrip(" *") for v in verdicts.values()) == {"not testable here"}:
-            continue
-        fragile = "fragile" if group["changed"].any() else "robust"
-        rows.append([claim_id, scope, *[verdicts.get(v, "") for v in variants], fragile])
-    return fmt.table(["claim", "scope", *variants, "verdict"], rows,
-                     "* = differs from the primary verdict (before campaign agreement is checked)")
+    for claim in claims.iter_rows(named=True):
+        judged = by_claim.get(claim["claim_id"], {})
+        cells = [_variant_cell(judged[v]) if v in judged else "" for v in variants]
+        if not judged:  # no variant applies: the verdict stands alone
+            cells[0] = claim["verdict"]
+        rows.append([claim["claim_id"], *cells, _robustness(claim)])
+    return fmt.table(["claim", *variants, "sensitivity"], rows,
+                     f"scope {scope}; * = differs from the primary verdict (before campaign agreement is checked); "
+                     "blank = the variant cannot touch the claim")
+
+
+def _variant_cell(row: dict[str, Any]) -> str:
+    return row["verdict"] + (" *" if row["changed"] else "")
+
+
+def break_even_table(data: FigureData) -> dict[str, Any]:
+    """Per workload and compiled mode in the main scope: the up-front cost, the saving per step and the
+    break-even step count with its CI ('never' for +inf)."""
+    table = data.break_even
+    if F.require(table, ["system_id", "model", "phase", "framework", "mode_compiled", "break_even_steps"],
+                 "break_even"):
+        return fmt.table(["workload"], [], "no break_even table; run `fwbench analyze`")
+    table = F.main_scope(table).sort("model", "size", "phase", "batch_size", "seq_len", "threads", "framework",
+                                     "mode_compiled", "compile_cache")
+
+    def steps(x: object) -> str:
+        if isinstance(x, float) and x == float("inf"):
+            return "never"
+        return f"{int(x):,}" if fmt.is_num(x) else "–"  # type: ignore[call-overload]
+
+    rows = []
+    for r in table.iter_rows(named=True):
+        estimate = steps(r["break_even_steps"])
+        if fmt.is_num(r["break_even_low"]) or r["break_even_high"] == float("inf"):
+            estimate += f" [{steps(r['break_even_low'])}, {steps(r['break_even_high'])}]"
+        elif r["break_even_steps"] is not None:
+            estimate += " (no CI)"
+        rows.append([f"{r['model']}-{r['size']} {r['phase']} b{r['batch_size']} {r['threads']} thr",
+                     f"{r['framework']} {r['mode_compiled']}", r["compile_cache"], fmt.num(r["extra_first_step_s"]),
+                     fmt.num(r["saving_ms_per_step"]), estimate, f"{r['n_eager']}/{r['n_compiled']}"])
+    return fmt.table(["workload", "compiled mode", "cache", "extra first step (s)", "saving per step (ms)",
+                      "break-even steps [95% CI]", "runs eager/compiled"], rows,
+                     f"against the same framework's eager mode; no CI with fewer than {MIN_RUNS} runs on a side "
+                     "(torch.compile runs one cold compile per grid and cell, the later repetitions reuse its cache)")
 
 
 def compute_tables(data: FigureData) -> dict[str, dict[str, Any]]:
     return {"systems": systems_table(data), "grid": grid_table(data), "results": results_table(data),
             "exclusions": exclusions_table(data), "claims": claims_table(data), "campaigns": campaigns_table(data),
-            "reproducibility": reproducibility_table(data), "sensitivity": sensitivity_table(data)}
+            "reproducibility": reproducibility_table(data), "sensitivity": sensitivity_table(data),
+            "break_even": break_even_table(data)}
