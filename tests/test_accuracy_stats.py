@@ -173,3 +173,15 @@ def test_time_to_accuracy_claim_c14_per_model(tf_seconds: float, verdict: str) -
     assert row["verdict"] == verdict, row["reason"]
     assert row["effect"] == pytest.approx(1.0 / tf_seconds, rel=0.1) and row["n_cells"] == 2
     assert "target" in row["reason"] and row["effect_low"] <= row["effect"] <= row["effect_high"]
+
+
+def test_rerun_agreement_counts_bit_identical_reruns() -> None:
+    """Each framework/seed run twice (two campaigns): all identical, until one rerun moves by 1e-9."""
+    first = _runs(0.0).with_columns(pl.lit("k1").alias("campaign_id"))
+    second = first.with_columns(pl.lit("k2").alias("campaign_id"), pl.col("run_id") + "-again")
+    assert A.rerun_agreement(pl.concat([first, second])) == (20, 20)
+    nudged = second.with_columns(pl.when(pl.col("run_id") == "sys1-cnn-torch-0-again")
+                                 .then(pl.col("final_val_accuracy") + 1e-9).otherwise("final_val_accuracy")
+                                 .alias("final_val_accuracy"))
+    assert A.rerun_agreement(pl.concat([first, nudged])) == (19, 20)
+    assert A.rerun_agreement(first) == (0, 0)  # one campaign: nothing to compare

@@ -18,6 +18,7 @@ from fwbench.figures.data import FigureData
 from fwbench.report import fmt
 from fwbench.report.reproduction import reproduction_numbers, sizing_numbers
 from fwbench.report.tables import claims_main, speed_comparisons
+from fwbench.stats.accuracy import rerun_agreement
 from fwbench.stats.claims import VERDICTS
 
 FAILED = ("failed", "oom", "timeout")
@@ -213,9 +214,18 @@ def accuracy_numbers(data: FigureData) -> dict[str, Any]:
                         f"so claim C08 is {verdict} (threshold: {threshold}).")
     else:
         verdict_text = f"Claim C08 is {verdict}" + (f": {row['reason']}." if row.get("reason") else ".")
+    identical, groups = rerun_agreement(runs) if "campaign_id" in runs.columns else (0, 0)
+    rerun_text = ""
+    if groups:
+        rerun_text = (f" Re-run in another campaign on the same host, {identical} of {groups} framework/seed runs "
+                      "reached a bit-identical final accuracy"
+                      + ("; each framework is deterministic here, so a gap between the frameworks at one seed is not "
+                         "run-to-run noise but two trajectories that float-level differences (kernel summation "
+                         "order) set apart (benchmarks/accuracy_divergence.py measures how far a float-level "
+                         "nudge within one framework moves the end point)." if identical == groups else "."))
     sentence = (f"The accuracy track holds {runs.height} training runs ({done.height} finished, "
                 f"{done['seed'].n_unique()} seeds); median final validation accuracy: {finals or '–'}. "
-                + verdict_text)
+                + verdict_text + rerun_text)
     return {"n_runs": str(runs.height), "n_ok": str(done.height), "verdict": verdict,
             "effect_pp": fmt.ci(row.get("effect"), row.get("effect_low"), row.get("effect_high")),
             "accuracy_sentence": sentence}

@@ -198,6 +198,20 @@ def time_to_target_table(runs: pl.DataFrame, epochs: pl.DataFrame, *, scope: str
     return pl.DataFrame(rows) if rows else pl.DataFrame()
 
 
+def rerun_agreement(runs: pl.DataFrame) -> tuple[int, int]:
+    """(identical, groups): of the (system, configuration, framework, seed) groups run in two or more
+    campaigns, how many reached bit-identical final accuracies. All identical means each framework
+    is deterministic here, so a gap between frameworks at one seed is not run-to-run noise."""
+    done = ok_runs(runs)
+    if "campaign_id" not in done.columns or not done.height:
+        return 0, 0
+    groups = (done.group_by(["system_id", *CONFIG_FIELDS, "framework", "seed"])
+              .agg(pl.col("campaign_id").n_unique().alias("campaigns"),
+                   pl.col("final_val_accuracy").n_unique().alias("values"))
+              .filter(pl.col("campaigns") >= 2))
+    return groups.filter(pl.col("values") == 1).height, groups.height
+
+
 @dataclass(frozen=True)
 class ConfigEffect:
     """One configuration's effect torch vs tensorflow for an accuracy-track claim (fwbench.stats.claims):
