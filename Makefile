@@ -10,7 +10,7 @@ DEV_VENV := .venv-dev
 DEV_LOCK := environments/requirements-dev.txt environments/constraints-dev.txt
 DEV_STAMP := $(DEV_VENV)/.fwbench-installed
 
-.PHONY: setup setup-dev test test-fast validate-dataset reproduce paper reference clean-venv
+.PHONY: setup setup-dev setup-cluster test test-fast cluster-test validate-dataset reproduce paper reference clean-venv
 # snakemake picks up profiles/default (-> workflow/profiles/default): all cores, bench_slot=1, keep-going.
 SNAKEMAKE := PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/snakemake
 
@@ -23,6 +23,11 @@ $(STAMP): $(LOCK) pyproject.toml
 	$(BIN)/pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
+# The cluster executor plugins live in .venv-cluster, layered on .venv: see environments/README.md.
+CLUSTER_VENV := .venv-cluster
+CLUSTER_LOCK := environments/requirements-cluster.txt environments/constraints-cluster.txt
+CLUSTER_STAMP := $(CLUSTER_VENV)/.fwbench-installed
+
 setup-dev: $(DEV_STAMP)
 
 $(DEV_STAMP): $(DEV_LOCK)
@@ -30,11 +35,24 @@ $(DEV_STAMP): $(DEV_LOCK)
 	$(DEV_VENV)/bin/pip install --quiet -r environments/requirements-dev.txt -c environments/constraints-dev.txt
 	touch $(DEV_STAMP)
 
-test: setup setup-dev
+setup-cluster: $(CLUSTER_STAMP)
+
+$(CLUSTER_STAMP): $(CLUSTER_LOCK) $(STAMP)
+	test -x $(CLUSTER_VENV)/bin/python || $(PYTHON) -m venv $(CLUSTER_VENV)
+	$(CLUSTER_VENV)/bin/python -c "import site, sys; print(f'import site; site.addsitedir(\'$(CURDIR)/$(VENV)/lib/python{sys.version_info[0]}.{sys.version_info[1]}/site-packages\')')" \
+	  > "$$($(CLUSTER_VENV)/bin/python -c 'import sysconfig; print(sysconfig.get_path("purelib"))')/_fwbench_base.pth"
+	$(CLUSTER_VENV)/bin/pip install --quiet -r environments/requirements-cluster.txt -c environments/constraints-cpu.txt \
+	  -c environments/constraints-cluster.txt
+	touch $(CLUSTER_STAMP)
+
+test: setup setup-dev setup-cluster
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
 test-fast: setup setup-dev
-	$(BIN)/python -m pytest -n 2 --dist loadgroup -m "not slow"
+	$(BIN)/python -m pytest -n 2 --dist loadgroup -m "not slow and not cluster"
+
+cluster-test: setup setup-cluster   ## the workflow through a one-node Slurm cluster on this machine (needs root)
+	$(BIN)/python -m pytest -m cluster -s tests/test_slurm_cluster.py
 
 reproduce: setup   ## pull the shipped reference runs, measure this host beside them, build everything
 	$(BIN)/dvc pull --quiet
@@ -59,4 +77,4 @@ validate-dataset: setup-dev   ## the reference validators on the built dataset (
 	$(DEV_VENV)/bin/mlcroissant validate --jsonld data/croissant.json
 
 clean-venv:
-	rm -rf $(VENV) $(DEV_VENV)
+	rm -rf $(VENV) $(DEV_VENV) $(CLUSTER_VENV)

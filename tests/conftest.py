@@ -8,6 +8,8 @@ their dependencies (and one broken helper import fails only the tests that use i
 
 from __future__ import annotations
 
+import json
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -48,3 +50,21 @@ def figures_db(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Path
         return built[name]
 
     return get
+
+
+_SESSION_START = pytest.StashKey[float]()
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    session.config.stash[_SESSION_START] = time.time()
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+    """The Slurm cluster test's jobs and states (written by its xdist worker), once, at the end."""
+    from helpers.workflow import CLUSTER_SUMMARY
+
+    start = config.stash.get(_SESSION_START, None)
+    if start is not None and CLUSTER_SUMMARY.is_file() and CLUSTER_SUMMARY.stat().st_mtime >= start:
+        summary = json.loads(CLUSTER_SUMMARY.read_text())
+        terminalreporter.write_line(f"slurm cluster test: {summary['jobs']} Slurm jobs, by state {summary['states']}; "
+                                    f"smoke grid {summary['wall_s']} s wall incl. kill and resume")

@@ -132,3 +132,15 @@ def test_shipped_runs_live_in_campaigns_with_a_campaign_record() -> None:
             record = read_record(meta, schema=campaigns.KIND)
             assert record["campaign_id"] == pointer.stem and record["system"]["system_id"] == pointer.parent.name
             assert json.loads(meta.read_text())["grid"]["name"] == pointer.parent.parent.name
+
+
+def test_job_steps_take_the_campaign_their_planning_process_resolved(tmp_path: Path, plan: fwjobs.Plan) -> None:
+    """On a cluster each job parses the workflow again, before the first one wrote campaign.json: the
+    planner's new campaign is handed down (CAMPAIGN_ENV), never resolved anew into another one."""
+    environ: dict[str, str] = {}
+    planned, why = campaigns.resolve_for_workflow(tmp_path, plan, None, environ)
+    assert why == "new campaign" and environ[campaigns.CAMPAIGN_ENV] == planned
+    again, why = campaigns.resolve_for_workflow(tmp_path, plan, None, environ)  # a job step, nothing on disk yet
+    assert again == planned and "handed down" in why
+    with pytest.raises(CampaignError, match=campaigns.CAMPAIGN_ENV):
+        campaigns.resolve_for_workflow(tmp_path, plan, None, {campaigns.CAMPAIGN_ENV: "not-an-id"})

@@ -179,3 +179,12 @@ def test_v1_ids_of_old_records_stay_explainable() -> None:
            "accelerator_model_name": None, "accelerator_count": 0, "python_version": "3.11.7"}
     assert fp.hardware_id_v1(old) == fp.hardware_id(old, version=1) == "61f2d7d45e"
     assert fp.hardware_id(old) != "61f2d7d45e"  # v2 hashes more keys (missing ones count as null)
+
+
+def test_a_slurm_job_is_recorded_beside_the_fingerprint_never_in_the_system_id() -> None:
+    env = {"SLURM_JOB_ID": "4242", "SLURMD_NODENAME": "node7", "SLURM_CLUSTER_NAME": "hpc",
+           "SLURM_JOB_PARTITION": "compute"}
+    assert fp.scheduler_job(env) == {"name": "slurm", "job_id": "4242", "node": "node7", "cluster": "hpc",
+                                     "partition": "compute"}
+    assert fp.scheduler_job({}) is None and fp.scheduler_job({"SLURMD_NODENAME": "node7"}) is None
+    assert "scheduler" not in fp.hardware_fingerprint()  # the id hashes hardware only

@@ -19,6 +19,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from collections.abc import MutableMapping
 from typing import Any
 
 from typing import TYPE_CHECKING
@@ -122,6 +123,26 @@ def resolve(host: Path, plan: Plan, requested: str | None = None, now: datetime 
                             + "".join(f", {cid}" for cid in known))
     state = known[requested]
     return requested, f"campaign {requested} as asked ({state.done}/{state.planned} runs present)"
+
+
+#: The campaign a planning Snakemake process resolved, handed to its job steps: on a cluster each job
+#: parses the workflow again (before campaign.json exists, for the first) and must measure the same one.
+CAMPAIGN_ENV = "FWBENCH_CAMPAIGN"
+
+
+def resolve_for_workflow(host: Path, plan: Plan, requested: str | None,
+                         environ: MutableMapping[str, str] | None = None) -> tuple[str, str]:
+    """resolve() in the planning process, which then hands its answer down in CAMPAIGN_ENV; a job
+    step (CAMPAIGN_ENV set) takes the campaign handed down instead of resolving again."""
+    environ = os.environ if environ is None else environ
+    handed = environ.get(CAMPAIGN_ENV)
+    if handed:
+        if not is_campaign_id(handed):
+            raise CampaignError(f"{CAMPAIGN_ENV}={handed!r}: not a campaign id (like {new_campaign_id(None, 'abcd')})")
+        return handed, f"campaign {handed}, handed down by the planning process"
+    campaign, why = resolve(host, plan, requested)
+    environ[CAMPAIGN_ENV] = campaign
+    return campaign, why
 
 
 def campaign_record(campaign_id: str, grid: dict[str, Any], plan_counts: dict[str, int], system: dict[str, Any],

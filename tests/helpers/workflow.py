@@ -19,6 +19,8 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parents[2]  # tests/helpers/workflow.py -> the checkout
 VENV_BIN = Path(sys.executable).parent
+#: What tests/test_slurm_cluster.py measured (Slurm jobs by state, wall time); tests/conftest.py prints it.
+CLUSTER_SUMMARY = REPO / "logs" / "slurm-cluster-test.json"
 
 
 def checkout_files(repo: Path = REPO) -> list[str]:

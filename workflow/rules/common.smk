@@ -42,11 +42,15 @@ HOST_RAW = campaigns.host_dir(RAW_ROOT, GRID.name, SYSTEM_ID)  # every campaign 
 # The campaign this invocation measures: this host's newest unfinished campaign of the grid, else a
 # new one (config campaign=new forces a new one, campaign=<id> resumes or extends that one).
 # measure=false builds everything from the runs already present (a fresh clone with the shipped
-# reference runs), without measuring this host: no campaign.
+# reference runs), without measuring this host: no campaign. Job steps on a cluster parse this file
+# again: they take the campaign the planning process resolved (campaigns.CAMPAIGN_ENV, passed on).
 try:
-    CAMPAIGN, CAMPAIGN_REASON = campaigns.resolve(HOST_RAW, PLAN, config["campaign"]) if MEASURE else (None, "")
+    CAMPAIGN, CAMPAIGN_REASON = (campaigns.resolve_for_workflow(HOST_RAW, PLAN, config["campaign"]) if MEASURE
+                                 else (None, ""))
 except campaigns.CampaignError as exc:
     raise WorkflowError(str(exc)) from None
+if MEASURE:
+    workflow.register_envvars(campaigns.CAMPAIGN_ENV)
 RAW = f"{HOST_RAW}/{CAMPAIGN}"  # one campaign's runs (one DVC-tracked directory)
 CAMPAIGN_RECORD = f"{RAW}/{campaigns.CAMPAIGN_FILE}"
 RUN_RECORDS = [campaigns.record_path(RAW, job) for job in PLAN.jobs] if MEASURE else []

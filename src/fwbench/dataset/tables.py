@@ -80,6 +80,8 @@ def _record_identity(schema: str) -> tuple[Column, ...]:
                  "directory data/raw/<grid>/<system-id>/<campaign-id>/...; 'unassigned' for a record of the "
                  "pre-campaign layout (<grid>/<system-id>/<cell-id>/rep-<k>.json)."),
         col("cell_id", "VARCHAR", "cell_id", nullable=False),
+        col("scheduler_job_id", "VARCHAR", "system.scheduler.job_id",
+            note="The batch job (Slurm job id) that ran the record; null when not run by a scheduler."),
         col("repetition", "INTEGER", "repetition"),
         col("framework", "VARCHAR", "cell.framework"),
         col("mode", "VARCHAR", "cell.mode"),
@@ -172,6 +174,9 @@ _SYSTEM_COLUMNS: tuple[Column, ...] = (
     Column("packages", "VARCHAR", "system.packages", json="object", note="Stored as JSON text with sorted keys."),
     Column("git_commit", "VARCHAR", "system.git_commit", note="Commit of the fwbench checkout that ran."),
     Column("env_lock_hash", "VARCHAR", "system.env_lock_hash", note="Hash of the environment lock file."),
+    Column("scheduler", "VARCHAR", "system.scheduler", json="object",
+           note="The batch job that ran the record (name, job_id, node, cluster, partition) as JSON text; null when "
+                "not run by a scheduler (runs.scheduler_job_id holds the job id)."),
     Column("extra", "VARCHAR", json="object",
            note="Fingerprint fields beyond the schema's required ones, as JSON text (null when none)."),
     Column("fingerprint_version", "INTEGER", "system.fingerprint_version",

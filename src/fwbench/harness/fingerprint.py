@@ -31,6 +31,7 @@ import platform
 import re
 import shutil
 import subprocess
+from collections.abc import Mapping
 from functools import lru_cache
 from importlib import metadata
 from importlib.util import find_spec
@@ -370,6 +371,20 @@ def system_id() -> str:
     return hardware_id(hardware_fingerprint())
 
 
+#: Slurm's job environment -> the keys of `system.scheduler` (sbatch/srun set these in every job).
+SLURM_ENV: dict[str, str] = {"job_id": "SLURM_JOB_ID", "node": "SLURMD_NODENAME", "cluster": "SLURM_CLUSTER_NAME",
+                             "partition": "SLURM_JOB_PARTITION"}
+
+
+def scheduler_job(environ: Mapping[str, str] | None = None) -> dict[str, Any] | None:
+    """The batch job this process runs in (`system.scheduler`): Slurm's job id, node, cluster and
+    partition; None outside a scheduler. Recorded, never hashed into the system_id."""
+    environ = os.environ if environ is None else environ
+    if not environ.get(SLURM_ENV["job_id"]):
+        return None
+    return {"name": "slurm", **{key: environ.get(var) or None for key, var in SLURM_ENV.items()}}
+
+
 def system_fingerprint() -> dict[str, Any]:
     """The record's `system` object: hardware, OS, Python, package versions, git commit, lock hash,
     and the v2 fields that are recorded but not hashed (microcode, kernel, governor, numpy's BLAS).
@@ -394,4 +409,5 @@ def system_fingerprint() -> dict[str, Any]:
         "git_commit": commit,
         "git_dirty": dirty,
         "env_lock_hash": env_lock_hash(),
+        "scheduler": scheduler_job(),
     }
