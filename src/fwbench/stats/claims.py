@@ -404,7 +404,7 @@ def _untestable(claim: Claim, scope: str, ev: Evidence, where: str) -> str | Non
     if "multi_worker" in claim.requires:
         if "workers" not in runs.columns or ok.filter(pl.col("workers") > 1).height == 0:
             return (f"needs a multi-worker grid (data-parallel scaling over several workers/machines): no "
-                    f"multi-worker runs {where}; one 2-core machine can give only a labelled 2-worker proxy")
+                    f"multi-worker runs {where}; one machine can give only a labelled local proxy, not scale")
         return "multi-worker analysis is not implemented in fwbench.stats yet"
     if not ok.height:
         return f"needs speed runs: none {where}"
