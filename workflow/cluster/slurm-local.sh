@@ -9,10 +9,11 @@
 # Idempotent: `up` on a running cluster only checks it. Needs root (apt-get, daemons in /run).
 # Exit status 3: the Debian packages cannot be installed here (the cluster test then skips).
 # The node is this host (NodeName = `hostname -s`) with the cores and memory slurmd detects;
-# per-core scheduling (select/cons_tres, CR_Core_Memory). No slurmdbd: accounting_storage/none, so
-# `sacct` answers from slurmctld's memory, and MinJobAge keeps finished jobs there long enough for
-# snakemake-executor-plugin-slurm's status polling. No cgroups (containers and gVisor lack them):
-# proctrack/linuxproc, task/none. Logs: /var/log/slurm/.
+# per-core scheduling (select/cons_tres, CR_Core_Memory). No slurmdbd (accounting_storage/none, so
+# sacct answers nothing): job states come from `squeue --states=all`, and MinJobAge keeps finished
+# jobs visible there long enough for snakemake-executor-plugin-slurm's polling. Addresses are
+# 127.0.0.1 (no DNS needed). No cgroups (containers and gVisor lack them): proctrack/linuxproc,
+# task/none. Logs: /var/log/slurm/.
 set -euo pipefail
 
 CONF_DIR=/etc/slurm
@@ -47,7 +48,7 @@ write_config() {
   cat > "$CONF.tmp" <<EOF
 # Written by workflow/cluster/slurm-local.sh: a one-node test cluster, not a production config.
 ClusterName=fwbench-local
-SlurmctldHost=$node
+SlurmctldHost=$node(127.0.0.1)
 SlurmUser=slurm
 AuthType=auth/munge
 StateSaveLocation=$STATE/ctld
@@ -67,7 +68,7 @@ JobCompType=jobcomp/none
 MinJobAge=600
 ReturnToService=2
 MpiDefault=none
-NodeName=$node CPUs=$cpus RealMemory=$memory State=UNKNOWN
+NodeName=$node NodeAddr=127.0.0.1 CPUs=$cpus RealMemory=$memory State=UNKNOWN
 PartitionName=compute Nodes=$node Default=YES MaxTime=INFINITE State=UP OverSubscribe=NO
 EOF
   if ! cmp -s "$CONF.tmp" "$CONF" 2>/dev/null; then mv "$CONF.tmp" "$CONF"; else rm -f "$CONF.tmp"; fi
