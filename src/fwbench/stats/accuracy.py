@@ -165,6 +165,13 @@ def _eq_columns(eq: Equivalence) -> dict[str, Any]:
             "n_pairs": eq.n_pairs, "method": eq.method, "verdict": eq.verdict}
 
 
+def target_accuracy(runs: pl.DataFrame, fraction: float = TARGET_FRACTION) -> float:
+    """The time-to-target goal of one configuration: `fraction` of the lower of the frameworks' median
+    final accuracies (so both frameworks can reach it)."""
+    medians = runs.group_by("framework").agg(pl.col("final_val_accuracy").median())
+    return fraction * float(medians["final_val_accuracy"].min())
+
+
 def run_time_to_target(runs: pl.DataFrame, epochs: pl.DataFrame, target: float) -> pl.DataFrame:
     """Per run: training seconds and epochs until val_accuracy >= target (null if never reached)."""
     _check(epochs, EPOCH_COLUMNS, "accuracy_epochs")
@@ -183,8 +190,7 @@ def time_to_target_table(runs: pl.DataFrame, epochs: pl.DataFrame, *, scope: str
     done = ok_runs(runs, scope)
     rows = []
     for key, group in done.group_by(list(CONFIG_FIELDS), maintain_order=True):
-        medians = group.group_by("framework").agg(pl.col("final_val_accuracy").median())
-        goal = target if target is not None else TARGET_FRACTION * float(medians["final_val_accuracy"].min())
+        goal = target if target is not None else target_accuracy(group)
         per_run = run_time_to_target(group, epochs, goal)
         fields = dict(zip(CONFIG_FIELDS, key))
         for framework, fgroup in per_run.group_by("framework", maintain_order=True):
@@ -257,8 +263,7 @@ def time_to_accuracy_effects(runs: pl.DataFrame, epochs: pl.DataFrame, *, scope:
     for key, group in ok_runs(runs, scope).group_by(list(CONFIG_FIELDS), maintain_order=True):
         if set(group["framework"].to_list()) != {FRAMEWORK_A, FRAMEWORK_B}:
             continue
-        medians = group.group_by("framework").agg(pl.col("final_val_accuracy").median())
-        goal = target_fraction * float(medians["final_val_accuracy"].min())
+        goal = target_accuracy(group, target_fraction)
         per_run = run_time_to_target(group, epochs, goal)
         seconds = {f: per_run.filter((pl.col("framework") == f) & pl.col("seconds_to_target").is_not_null())
                    ["seconds_to_target"].to_numpy().astype(float) for f in (FRAMEWORK_A, FRAMEWORK_B)}
