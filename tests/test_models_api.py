@@ -11,7 +11,7 @@ import pytest
 from fwbench import constants as C
 from fwbench.models import get_family
 
-SEQ = {"cnn": 0, "lstm": 16, "bert": 16}
+SEQ = {"cnn": 0, "cnn_plain": 0, "lstm": 16, "bert": 16}
 
 
 def test_registry_covers_every_model() -> None:
@@ -21,7 +21,7 @@ def test_registry_covers_every_model() -> None:
 
 
 def test_unknown_model_names_allowed_values() -> None:
-    with pytest.raises(ValueError, match="allowed: cnn, lstm, bert"):
+    with pytest.raises(ValueError, match="allowed: " + ", ".join(C.MODELS)):
         get_family("gpt")
 
 
@@ -51,6 +51,11 @@ def test_batch_shapes_and_ranges() -> None:
     cnn = get_family("cnn")
     batch = cnn.make_batch(cnn.config("tiny", 0), 3, 0, seed=0)
     assert batch["images"].shape == (3, 32, 32, 3) and batch["images"].dtype == np.float32
+    plain = get_family("cnn_plain")
+    plain_batch = plain.make_batch(plain.config("tiny", 0), 3, 0, seed=0)
+    for key in ("images", "labels"):  # one batch maker for every image family
+        assert plain_batch[key].tobytes() == batch[key].tobytes()
+    assert batch["labels"].shape == (3,) and batch["labels"].max() < 10
     lstm = get_family("lstm")
     config = lstm.config("tiny", 16)
     batch = lstm.make_batch(config, 3, 16, seed=0)
@@ -95,12 +100,29 @@ def test_flops_match_hand_counts() -> None:
     c = bert.config("tiny", 8)  # 2 layers, hidden 128, ffn 512, 2 labels
     layer = 2 * 8 * 128 * 128 * 4 + 2 * 2 * 8 * 8 * 128 + 2 * 2 * 8 * 128 * 512
     assert bert.flops_per_sample(c, 8) == 2 * layer + 2 * 128 * 128 + 2 * 128 * 2
+    plain = get_family("cnn_plain")
+    c = plain.config("tiny", 0)  # widths 8, 16, 32 at sides 32, 16, 8; flatten 4*4*32 = 512; hidden 32
+    convs = (2 * 32 * 32 * 9 * (3 * 8 + 8 * 8) + 2 * 16 * 16 * 9 * (8 * 16 + 16 * 16)
+             + 2 * 8 * 8 * 9 * (16 * 32 + 32 * 32))
+    assert plain.flops_per_sample(c, 0) == convs + 2 * 512 * 32 + 2 * 32 * 10
+
+
+def test_cnn_plain_parameter_counts() -> None:
+    """Hand count of the tiny net (conv weights + biases, dense weights + biases) and the sizes' scale."""
+    from fwbench.models import training as T
+
+    plain = get_family("cnn_plain")
+    convs = sum(9 * i * o + o for i, o in [(3, 8), (8, 8), (8, 16), (16, 16), (16, 32), (32, 32)])
+    counts = {size: T.count_params_torch(plain.build_torch(plain.config(size, 0), 0)) for size in plain.sizes}
+    assert counts["tiny"] == convs + 512 * 32 + 32 + 32 * 10 + 10
+    assert 1.0e6 < counts["small"] < 1.2e6
+    assert counts["tiny"] < counts["small"] < counts["medium"]
 
 
 def test_importing_models_imports_no_framework() -> None:
     code = (
         "import sys, fwbench.models as m\n"
-        "for name in ('cnn', 'lstm', 'bert'):\n"
+        f"for name in {C.MODELS!r}:\n"
         "    f = m.get_family(name); c = f.config(f.sizes[0], 8); f.make_batch(c, 2, 8, 0); f.flops_per_sample(c, 8)\n"
         "import fwbench.models.training\n"
         "print(sorted(k for k in ('torch', 'tensorflow', 'keras') if k in sys.modules))\n"

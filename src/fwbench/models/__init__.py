@@ -1,4 +1,4 @@
-"""Model zoo: cnn, lstm and bert, each built identically in PyTorch and TensorFlow.
+"""Model zoo: cnn, cnn_plain, lstm and bert, each built identically in PyTorch and TensorFlow.
 
 `get_family(name)` returns a ModelFamily (see base.py). Importing this package imports neither
 torch nor tensorflow; the family modules import them only inside their builders.
@@ -13,7 +13,12 @@ from fwbench.models.base import IMAGES, LABELS, ModelFamily
 
 __all__ = ["IMAGES", "LABELS", "ModelFamily", "get_family"]
 
-_MODULES: dict[str, str] = {"cnn": "fwbench.models.cnn", "lstm": "fwbench.models.lstm", "bert": "fwbench.models.bert"}
+_MODULES: dict[str, str] = {
+    "cnn": "fwbench.models.cnn",
+    "cnn_plain": "fwbench.models.cnn_plain",
+    "lstm": "fwbench.models.lstm",
+    "bert": "fwbench.models.bert",
+}
 
 
 def get_family(model: str) -> ModelFamily:

@@ -3,6 +3,8 @@
 A family owns one config dataclass shared by both frameworks, a seeded synthetic batch made with
 numpy (identical bytes for PyTorch and TensorFlow), a builder per framework, a weight copy
 PyTorch -> TensorFlow (parity tests, accuracy track) and an analytic forward FLOP count.
+Each builder takes an implementation variant (constants.VARIANTS): the same function through
+another kernel or layout, parity-tested against the other framework's standard model.
 Framework imports stay inside methods: importing this package never imports torch or tensorflow.
 """
 
@@ -45,6 +47,14 @@ class ModelFamily(ABC, Generic[ConfigT]):
         if size not in self.sizes:
             raise ValueError(f"unknown {self.name} size {size!r}; allowed: {', '.join(self.sizes)}")
 
+    def check_variant(self, framework: str, variant: str) -> None:
+        """ValueError naming the allowed variants unless `variant` is one of this framework's for this model.
+
+        The one check every builder runs first, so a bad variant fails before anything is built."""
+        allowed = C.VARIANTS[framework][self.name]
+        if variant not in allowed:
+            raise ValueError(f"unknown {framework} {self.name} variant {variant!r}; allowed: {', '.join(allowed)}")
+
     @abstractmethod
     def config(self, size: str, seq_len: int) -> ConfigT:
         """The config of a named size (ValueError naming allowed sizes if unknown)."""
@@ -54,12 +64,14 @@ class ModelFamily(ABC, Generic[ConfigT]):
         """Synthetic inputs and labels from np.random.default_rng(seed)."""
 
     @abstractmethod
-    def build_torch(self, config: ConfigT, seed: int) -> Any:
-        """A torch.nn.Module with seeded default initialisation."""
+    def build_torch(self, config: ConfigT, seed: int, variant: str = C.STANDARD_VARIANT) -> Any:
+        """A torch.nn.Module with seeded default initialisation (ValueError on a variant not in
+        C.VARIANTS["torch"][model]); the same seed gives the same weights in every variant."""
 
     @abstractmethod
-    def build_tf(self, config: ConfigT, seed: int) -> Any:
-        """A keras.Model with seeded initialisation, built (weights exist) on return."""
+    def build_tf(self, config: ConfigT, seed: int, variant: str = C.STANDARD_VARIANT) -> Any:
+        """A keras.Model with seeded initialisation, built (weights exist) on return (ValueError on
+        a variant not in C.VARIANTS["tensorflow"][model])."""
 
     @abstractmethod
     def copy_torch_to_tf(self, torch_model: Any, tf_model: Any) -> None:
@@ -72,6 +84,17 @@ class ModelFamily(ABC, Generic[ConfigT]):
 
 def rng(seed: int) -> np.random.Generator:
     return np.random.default_rng(seed)
+
+
+def image_batch(batch_size: int, image_size: int, channels: int, num_classes: int, seed: int) -> dict[str, np.ndarray]:
+    """Standard-normal NHWC float32 images and uniform int64 labels: the batch of every image family,
+    made by one function so cnn and cnn_plain see the same bytes for the same seed."""
+    check_positive("batch_size", batch_size)
+    gen = rng(seed)
+    return {
+        IMAGES: gen.standard_normal((batch_size, image_size, image_size, channels), dtype=np.float32),
+        LABELS: gen.integers(0, num_classes, size=(batch_size,), dtype=np.int64),
+    }
 
 
 def check_positive(name: str, value: int) -> None:

@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from fwbench import constants as C
 from fwbench.models.base import LABELS, ModelFamily, assign, check_positive, keras_module, rng, tensor_np
 
 INPUT_IDS = "input_ids"
@@ -113,7 +114,8 @@ def _torch_classes() -> Any:
             self.pooler = nn.Linear(h, h)
             self.classifier = nn.Linear(h, config.num_labels)
 
-        def forward(self, input_ids: torch.Tensor, token_type_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        def forward(self, input_ids: torch.Tensor, token_type_ids: torch.Tensor,
+                    attention_mask: torch.Tensor) -> torch.Tensor:
             positions = torch.arange(input_ids.shape[1], device=input_ids.device)
             x = self.word(input_ids) + self.position(positions) + self.token_type(token_type_ids)
             x = self.dropout(self.emb_ln(x))
@@ -230,14 +232,16 @@ class BertFamily(ModelFamily[BertConfig]):
             LABELS: gen.integers(0, config.num_labels, size=(batch_size,), dtype=np.int64),
         }
 
-    def build_torch(self, config: BertConfig, seed: int) -> Any:
+    def build_torch(self, config: BertConfig, seed: int, variant: str = C.STANDARD_VARIANT) -> Any:
         import torch
 
+        self.check_variant("torch", variant)  # no_onednn only: a process-level switch, same model
         torch.manual_seed(seed)
         return _torch_classes()(config)
 
-    def build_tf(self, config: BertConfig, seed: int) -> Any:
+    def build_tf(self, config: BertConfig, seed: int, variant: str = C.STANDARD_VARIANT) -> Any:
         keras = keras_module()
+        self.check_variant("tensorflow", variant)  # no_onednn only: a process-level switch, same model
         keras.utils.set_random_seed(seed)
         model = _tf_classes()(config, name="bert")
         dummy = self.make_batch(config, 1, min(max(1, config.seq_len), config.max_position), seed)

@@ -11,6 +11,12 @@ Convolutions carry no bias (BatchNorm follows). Same semantics in both framework
 Known, harmless difference: torch updates running_var with the unbiased batch variance, Keras
 with the biased one; it changes only the running statistics after a training step, never the
 training-mode output or the gradients.
+
+Variants (constants.VARIANTS): torch `channels_last` (weights in channels_last memory format; the
+harness feeds channels_last images, training.to_torch(channels_last=True)); TensorFlow `fused_bn`
+(every BatchNorm through the fused kernel, FusedBatchNorm below; its running variance is updated
+with the unbiased batch variance, like torch's); `no_onednn` (a process-level switch set by the
+harness: the model is the standard one).
 """
 
 from __future__ import annotations
@@ -21,7 +27,8 @@ from typing import Any
 
 import numpy as np
 
-from fwbench.models.base import IMAGES, LABELS, ModelFamily, assign, check_positive, keras_module, rng, tensor_np
+from fwbench import constants as C
+from fwbench.models.base import IMAGES, ModelFamily, assign, image_batch, keras_module, tensor_np
 
 
 @dataclass(frozen=True)
@@ -100,28 +107,82 @@ def _torch_classes() -> Any:
 
 
 @functools.cache
+def _fused_bn_class() -> Any:
+    """FusedBatchNorm: a Keras layer over tf.compat.v1.nn.fused_batch_norm (NHWC), the `fused_bn` variant.
+
+    Keras 3's BatchNormalization computes moments and normalises with separate ops; TF's fused
+    kernel does it in one (the layer tf.keras 2 used). Weights are named as Keras's layer names
+    them (gamma, beta trainable; moving_mean, moving_variance not), so cnn's _copy_bn fills either.
+    Training: is_training=True with exponential_avg_factor = torch momentum, so the kernel returns
+    (1 - m) * moving + m * batch statistics, assigned to the moving statistics; the batch variance
+    in that update is the unbiased one (as in torch; Keras's layer uses the biased one).
+    Inference: is_training=False with the moving statistics.
+    Epsilon: older TF wrappers clamped it to >= 1.001e-5 (cuDNN's minimum); with 1e-5 that changes
+    1/sqrt(var + eps) by about 5e-9 / (var + eps) relatively, far below the parity tolerances. TF
+    2.21's wrapper passes 1e-5 through (measured: output equals the eps=1e-5 reference on CPU).
+    """
+    keras = keras_module()
+
+    class FusedBatchNorm(keras.layers.Layer):
+        def __init__(self, momentum: float, epsilon: float, **kwargs: Any) -> None:
+            super().__init__(**kwargs)
+            self.momentum = momentum  # torch convention: weight of the batch statistics
+            self.epsilon = epsilon
+
+        def build(self, input_shape: Any) -> None:
+            channels = (int(input_shape[-1]),)
+            self.gamma = self.add_weight(shape=channels, initializer="ones", name="gamma")
+            self.beta = self.add_weight(shape=channels, initializer="zeros", name="beta")
+            self.moving_mean = self.add_weight(shape=channels, initializer="zeros", trainable=False,
+                                               name="moving_mean")
+            self.moving_variance = self.add_weight(shape=channels, initializer="ones", trainable=False,
+                                                   name="moving_variance")
+
+        def call(self, x: Any, training: Any = None) -> Any:
+            import tensorflow as tf
+
+            common = dict(epsilon=self.epsilon, data_format="NHWC")
+            mean, variance = self.moving_mean.value, self.moving_variance.value
+            if training:
+                y, new_mean, new_variance = tf.compat.v1.nn.fused_batch_norm(
+                    x, self.gamma.value, self.beta.value, mean=mean, variance=variance, is_training=True,
+                    exponential_avg_factor=self.momentum, **common)
+                self.moving_mean.assign(new_mean)
+                self.moving_variance.assign(new_variance)
+                return y
+            y, _, _ = tf.compat.v1.nn.fused_batch_norm(
+                x, self.gamma.value, self.beta.value, mean=mean, variance=variance, is_training=False, **common)
+            return y
+
+    return FusedBatchNorm
+
+
+@functools.cache
 def _tf_classes() -> Any:
     keras = keras_module()
     layers = keras.layers
 
-    def bn(config: CNNConfig) -> Any:
+    def bn(config: CNNConfig, fused: bool) -> Any:
+        if fused:
+            return _fused_bn_class()(momentum=config.bn_momentum, epsilon=config.bn_eps)
         return layers.BatchNormalization(momentum=1.0 - config.bn_momentum, epsilon=config.bn_eps)
 
     def conv3x3(cout: int, stride: int) -> Any:
         return layers.Conv2D(cout, 3, strides=stride, padding="same" if stride == 1 else "valid", use_bias=False)
 
     class BlockTF(layers.Layer):
-        def __init__(self, cin: int, cout: int, stride: int, config: CNNConfig, **kwargs: Any) -> None:
+        def __init__(self, cin: int, cout: int, stride: int, config: CNNConfig, fused_bn: bool = False,
+                     **kwargs: Any) -> None:
             super().__init__(**kwargs)
             self.pad = layers.ZeroPadding2D(1) if stride != 1 else None
             self.conv1 = conv3x3(cout, stride)
-            self.bn1 = bn(config)
+            self.bn1 = bn(config, fused_bn)
             self.conv2 = conv3x3(cout, 1)
-            self.bn2 = bn(config)
+            self.bn2 = bn(config, fused_bn)
             self.project = stride != 1 or cin != cout
             if self.project:
                 self.proj = layers.Conv2D(cout, 1, strides=stride, padding="valid", use_bias=False)
-                self.proj_bn = bn(config)
+                self.proj_bn = bn(config, fused_bn)
 
         def call(self, x: Any, training: Any = None) -> Any:
             out = self.pad(x) if self.pad is not None else x
@@ -131,11 +192,12 @@ def _tf_classes() -> Any:
             return keras.ops.relu(out + shortcut)
 
     class ResNetTF(keras.Model):
-        def __init__(self, config: CNNConfig, **kwargs: Any) -> None:
+        def __init__(self, config: CNNConfig, fused_bn: bool = False, **kwargs: Any) -> None:
             super().__init__(**kwargs)
             self.stem = conv3x3(config.width, 1)
-            self.stem_bn = bn(config)
-            self.blocks = [BlockTF(i, o, s, config, name=f"block{k}") for k, (i, o, s) in enumerate(_block_specs(config))]
+            self.stem_bn = bn(config, fused_bn)
+            self.blocks = [BlockTF(i, o, s, config, fused_bn, name=f"block{k}")
+                           for k, (i, o, s) in enumerate(_block_specs(config))]
             self.fc = layers.Dense(config.num_classes)
 
         def call(self, inputs: dict[str, Any], training: Any = None) -> Any:
@@ -167,24 +229,21 @@ class CNNFamily(ModelFamily[CNNConfig]):
         return CNNConfig(size=size, width=width, blocks_per_stage=blocks)
 
     def make_batch(self, config: CNNConfig, batch_size: int, seq_len: int, seed: int) -> dict[str, np.ndarray]:
-        check_positive("batch_size", batch_size)
-        gen = rng(seed)
-        shape = (batch_size, config.image_size, config.image_size, config.channels)
-        return {
-            IMAGES: gen.standard_normal(shape, dtype=np.float32),
-            LABELS: gen.integers(0, config.num_classes, size=(batch_size,), dtype=np.int64),
-        }
+        return image_batch(batch_size, config.image_size, config.channels, config.num_classes, seed)
 
-    def build_torch(self, config: CNNConfig, seed: int) -> Any:
+    def build_torch(self, config: CNNConfig, seed: int, variant: str = C.STANDARD_VARIANT) -> Any:
         import torch
 
+        self.check_variant("torch", variant)
         torch.manual_seed(seed)
-        return _torch_classes()(config)
+        model = _torch_classes()(config)
+        return model.to(memory_format=torch.channels_last) if variant == "channels_last" else model
 
-    def build_tf(self, config: CNNConfig, seed: int) -> Any:
+    def build_tf(self, config: CNNConfig, seed: int, variant: str = C.STANDARD_VARIANT) -> Any:
         keras = keras_module()
+        self.check_variant("tensorflow", variant)
         keras.utils.set_random_seed(seed)
-        model = _tf_classes()(config, name="resnet")
+        model = _tf_classes()(config, fused_bn=variant == "fused_bn", name="resnet")
         dummy = np.zeros((1, config.image_size, config.image_size, config.channels), np.float32)
         model({IMAGES: dummy}, training=False)
         return model

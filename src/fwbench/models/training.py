@@ -23,14 +23,21 @@ def _tf_device(device: str) -> str:
     return {"cpu": "/CPU:0", "cuda": "/GPU:0"}[device]
 
 
-def to_torch(batch_np: dict[str, np.ndarray], device: str) -> dict[str, Any]:
-    """Tensors on `device` ("cpu" or "cuda"); NHWC images become contiguous NCHW."""
+def to_torch(batch_np: dict[str, np.ndarray], device: str, channels_last: bool = False) -> dict[str, Any]:
+    """Tensors on `device` ("cpu" or "cuda"); NHWC images become NCHW tensors, contiguous, or with
+    `channels_last` in torch.channels_last memory format (NHWC bytes: the input the `channels_last`
+    variant's model expects, so its first convolution does not convert the layout)."""
     import torch
 
     out: dict[str, Any] = {}
     for key, value in batch_np.items():
         if key == IMAGES:
-            value = np.ascontiguousarray(value.transpose(0, 3, 1, 2))
+            # A permuted view of the NHWC array is already channels_last; the contiguous() calls
+            # make the layout explicit (and are no-ops when it is already right).
+            nchw = torch.from_numpy(np.ascontiguousarray(value)).permute(0, 3, 1, 2)
+            layout = torch.channels_last if channels_last else torch.contiguous_format
+            out[key] = nchw.contiguous(memory_format=layout).to(device)
+            continue
         out[key] = torch.from_numpy(np.ascontiguousarray(value)).to(device)
     return out
 
