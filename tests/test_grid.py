@@ -79,15 +79,49 @@ def test_default_grid_keeps_its_promises() -> None:
     grid = fwgrid.load_grid("default", cores=2)
     cells = [gc.cell for gc in fwgrid.expand_cells(grid, cores=2)]
     assert grid.repetitions >= 5
-    assert {c.model for c in cells} == set(C.MODELS)
+    # every family but the second CNN (cnn_plain: the ablation grid, within the 30-minute budget)
+    assert {c.model for c in cells} == set(C.MODELS) - {"cnn_plain"}
     assert {(c.framework, c.mode) for c in cells} == {(f, m) for f in C.FRAMEWORKS for m in C.MODES[f]}
     assert {c.phase for c in cells} == set(C.PHASES)
     assert {c.threads for c in cells} == {1, 2}
     assert {c.device for c in cells} == {"cpu"}
-    for model in C.MODELS:  # every model has every mode that is run for it in both phases
+    for model in {c.model for c in cells}:  # every model has every mode that is run for it in both phases
         for phase in C.PHASES:
             assert {(c.framework, c.mode) for c in cells if c.model == model and c.phase == phase} >= {
                 ("torch", "eager"), ("tensorflow", "eager"), ("tensorflow", "function"), ("tensorflow", "xla")}
+
+
+def test_ablation_grid_holds_what_the_layer_question_needs() -> None:
+    """Issue 14: every variant beside its standard model, both CNN families, the medium CNN, inference at
+    batch >= 128 for every family, LSTM/BERT training across sequence lengths and batch sizes."""
+    grid = fwgrid.load_grid(C.ABLATION_GRID, cores=2)
+    cells = [gc.cell for gc in fwgrid.expand_cells(grid, cores=2)]
+    assert grid.repetitions >= 5
+    for framework, by_model in C.VARIANTS.items():
+        for model in ("cnn", "lstm"):
+            for variant in by_model[model]:
+                assert any(c.framework == framework and c.model == model and c.variant == variant
+                           and c.phase == "train" for c in cells), (framework, model, variant)
+    assert {c.model for c in cells} == set(C.MODELS)
+    assert any(c.model == "cnn" and c.size == "medium" and c.phase == "train" for c in cells)
+    for model in ("cnn", "lstm", "bert"):
+        assert any(c.model == model and c.phase == "infer" and c.batch_size >= 128 for c in cells)
+    assert any(c.framework == "torch" and c.mode == "compile" and c.batch_size >= 128 for c in cells)  # C12b
+    for model in ("lstm", "bert"):
+        train = [c for c in cells if c.model == model and c.phase == "train" and c.variant == C.STANDARD_VARIANT]
+        assert {c.seq_len for c in train} >= {32, 64, 128}
+        assert {c.batch_size for c in train} >= {8, 32}
+    assert len({c.cell_id for c in cells}) == len(cells)
+
+
+def test_a_variant_no_framework_of_the_block_has_is_named(tmp_path: Path) -> None:
+    data = yaml.safe_load((fwgrid.GRIDS_DIR / "ablation.yaml").read_text())
+    data["cells"][1]["variants"] = ["fused_bn"]  # the plain CNN has no BatchNorm to fuse
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(data))
+    allowed = "allowed: channels_last, no_onednn, standard"
+    with pytest.raises(fwgrid.GridError, match=rf"plain-cnn.*variants='fused_bn'.*{allowed}"):
+        fwgrid.load_grid(path, cores=2)
 
 
 def test_full_grid_sweeps_sizes_batches_and_threads_up_to_all_cores() -> None:
@@ -130,11 +164,16 @@ def test_schema_enums_are_the_constants() -> None:
     assert block["phases"]["items"]["enum"] == list(C.PHASES)
     assert block["devices"]["items"]["enum"] == list(C.DEVICES)
     assert block["dtypes"]["items"]["enum"] == list(C.DTYPES)
+    assert block["variants"]["items"]["enum"] == list(C.ALL_VARIANTS)
     excl = defs["exclusion"]["properties"]
+    assert excl["variant"]["oneOf"][0]["enum"] == list(C.ALL_VARIANTS)
     assert excl["framework"]["oneOf"][0]["enum"] == list(C.FRAMEWORKS)
     assert set(excl["mode"]["oneOf"][0]["enum"]) == {m for modes in C.MODES.values() for m in modes}
     assert set(excl["size"]["oneOf"][0]["enum"]) == {s for sizes in C.SIZES.values() for s in sizes}
     assert set(excl) - {"reason"} == {f for f in Cell.__dataclass_fields__}
+    run_cell = load_schema("run")["properties"]["cell"]["properties"]
+    assert run_cell["variant"]["enum"] == list(C.ALL_VARIANTS)
+    assert run_cell["model"]["enum"] == list(C.MODELS)
 
 
 def test_every_schema_property_is_described() -> None:

@@ -84,7 +84,7 @@ def test_missing_out_is_an_error(capsys: pytest.CaptureFixture[str]) -> None:
 def test_defaults_are_smallest_non_tiny_size_and_model_defaults(model: str) -> None:
     args = build_parser().parse_args(_replace(BASE, "--model", model) + ["--out", "x.json"])
     cell = build_cell(args)
-    assert cell.size == C.DEFAULT_SIZE[model] == {"cnn": "small", "lstm": "small", "bert": "mini"}[model]
+    assert cell.size == C.DEFAULT_SIZE[model] == {"cnn": "small", "cnn_plain": "small", "lstm": "small", "bert": "mini"}[model]
     assert cell.batch_size == C.DEFAULT_BATCH_SIZE[model]
     assert cell.seq_len == C.DEFAULT_SEQ_LEN[model]
     assert (cell.device, cell.dtype, cell.threads) == ("cpu", "float32", DEFAULT_THREADS)

@@ -18,7 +18,7 @@ from fwbench.harness.runner import run_cell
 from fwbench.harness.worker import FAULT_ENV
 from fwbench.records import read_record
 
-SEQ = {"cnn": 0, "lstm": 8, "bert": 8}
+SEQ = {"cnn": 0, "cnn_plain": 0, "lstm": 8, "bert": 8}
 FAST_MODES = [(fw, mode) for fw in C.FRAMEWORKS for mode in C.MODES[fw] if mode != "compile"]
 
 

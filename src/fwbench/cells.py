@@ -1,7 +1,9 @@
 """A benchmark cell: the parameters that define one measurement, and its stable id.
 
 A cell id is a short hash of the canonical parameters, so editing a grid adds or removes cells
-without renaming any other; runs of the same cell from any grid or host share the id.
+without renaming any other; runs of the same cell from any grid or host share the id. The
+implementation `variant` enters the hash only when it is not the standard model, so the ids of
+cells measured before variants existed stay what they were.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ class Cell:
     device: str
     threads: int
     dtype: str = "float32"
+    variant: str = C.STANDARD_VARIANT
 
     def __post_init__(self) -> None:
         validate_cell(self)
@@ -90,9 +93,25 @@ def validate_cell(cell: Cell) -> None:
     check_choice("dtype", cell.dtype, C.DTYPES)
     check_positive("batch_size", cell.batch_size)
     check_positive("threads", cell.threads)
-    check_positive("seq_len", cell.seq_len, allow_zero=cell.model == "cnn")
+    check_positive("seq_len", cell.seq_len, allow_zero=cell.model in C.IMAGE_MODELS)
+    check_variant(cell.framework, cell.model, cell.variant, cell.seq_len)
+
+
+def check_variant(framework: str, model: str, variant: str, seq_len: int) -> None:
+    """Raise CellError unless `variant` exists for this framework and model (constants.VARIANTS);
+    `unroll` also needs a sequence no longer than constants.UNROLL_MAX_SEQ_LEN."""
+    allowed = C.VARIANTS[framework][model]
+    if variant not in allowed:
+        raise CellError("variant", variant, f"{', '.join(allowed)} (for {framework} {model})")
+    if variant == "unroll" and seq_len > C.UNROLL_MAX_SEQ_LEN:
+        raise CellError("seq_len", seq_len, f"at most {C.UNROLL_MAX_SEQ_LEN} with variant unroll (the unrolled "
+                                            "graph grows with every timestep)")
 
 
 def cell_id(cell: Cell) -> str:
-    """Stable 12-hex-digit id from the canonical JSON of the cell's parameters."""
-    return short_hash(cell.to_dict())
+    """Stable 12-hex-digit id from the canonical JSON of the cell's parameters (without `variant`
+    when it is the standard model: ids from before variants stay valid)."""
+    params = cell.to_dict()
+    if params["variant"] == C.STANDARD_VARIANT:
+        del params["variant"]
+    return short_hash(params)

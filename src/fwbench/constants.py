@@ -19,9 +19,13 @@ DEFAULT_MODES: dict[str, str] = {"torch": "eager", "tensorflow": "function"}
 # The modes a claim's `best-of` contrast chooses from, per cell (fwbench.stats.best_of): each framework's
 # modes that its users would pick for speed; TF eager never stands for TensorFlow (CLAIMS.md).
 BEST_OF_MODES: dict[str, tuple[str, ...]] = {"torch": ("eager", "compile"), "tensorflow": ("function", "xla")}
-MODELS: tuple[str, ...] = ("cnn", "lstm", "bert")
+MODELS: tuple[str, ...] = ("cnn", "cnn_plain", "lstm", "bert")
+#: Image models (no sequence axis: seq_len 0). cnn is a ResNet with BatchNorm, cnn_plain a VGG-style
+#: conv stack without it: a claim about "CNNs" is judged on both families (issue 14).
+IMAGE_MODELS: tuple[str, ...] = ("cnn", "cnn_plain")
 SIZES: dict[str, tuple[str, ...]] = {
     "cnn": ("tiny", "small", "medium"),
+    "cnn_plain": ("tiny", "small", "medium"),
     "lstm": ("tiny", "small", "medium"),
     "bert": ("tiny", "mini", "small"),
 }
@@ -32,8 +36,47 @@ STATUSES: tuple[str, ...] = ("ok", "failed", "oom", "timeout", "skipped")
 STEP_PHASES: tuple[str, ...] = ("warmup", "measured")
 COMPILE_CACHE_STATES: tuple[str, ...] = ("cold", "warm", "none")
 
-DEFAULT_BATCH_SIZE: dict[str, int] = {"cnn": 32, "lstm": 32, "bert": 16}
-DEFAULT_SEQ_LEN: dict[str, int] = {"cnn": 0, "lstm": 64, "bert": 64}
+DEFAULT_BATCH_SIZE: dict[str, int] = {"cnn": 32, "cnn_plain": 32, "lstm": 32, "bert": 16}
+DEFAULT_SEQ_LEN: dict[str, int] = {"cnn": 0, "cnn_plain": 0, "lstm": 64, "bert": 64}
+
+# Implementation variants of a cell (issue 14, "framework or layer?"): the same function (parity-tested
+# against `standard`) through a different kernel or layout. A variant of one framework is compared with
+# the other framework's standard model; one both frameworks have (no_onednn) with the same variant.
+STANDARD_VARIANT = "standard"
+NO_ONEDNN = "no_onednn"
+VARIANTS: dict[str, dict[str, tuple[str, ...]]] = {
+    "torch": {
+        "cnn": (STANDARD_VARIANT, "channels_last", "no_onednn"),
+        "cnn_plain": (STANDARD_VARIANT, "channels_last", "no_onednn"),
+        "lstm": (STANDARD_VARIANT, "no_onednn"),
+        "bert": (STANDARD_VARIANT, "no_onednn"),
+    },
+    "tensorflow": {
+        "cnn": (STANDARD_VARIANT, "fused_bn", "no_onednn"),
+        "cnn_plain": (STANDARD_VARIANT, "no_onednn"),
+        "lstm": (STANDARD_VARIANT, "hoisted_input", "unroll", "no_onednn"),
+        "bert": (STANDARD_VARIANT, "no_onednn"),
+    },
+}
+ALL_VARIANTS: tuple[str, ...] = tuple(dict.fromkeys(v for by_model in VARIANTS.values() for vs in by_model.values()
+                                                    for v in vs))
+#: What each variant changes, for the paper and the data dictionary.
+VARIANT_TEXT: dict[str, str] = {
+    STANDARD_VARIANT: "the project's model as written (Keras 3 layers; torch.nn modules)",
+    "channels_last": "torch: model weights and input images in channels_last (NHWC) memory format",
+    "fused_bn": "TensorFlow: BatchNorm through the fused kernel (tf.nn.fused_batch_norm) instead of Keras 3's "
+                "moments + normalization ops",
+    "hoisted_input": "TensorFlow: the LSTM's input projection hoisted out of the recurrence (one matmul over all "
+                     "timesteps, then the recurrence), as PyTorch's CPU LSTM does",
+    "unroll": "TensorFlow: Keras's LSTM with unroll=True (the recurrence unrolled into the graph)",
+    "no_onednn": "oneDNN off: TF_ENABLE_ONEDNN_OPTS=0 before TensorFlow is imported; torch.backends.mkldnn.enabled = "
+                 "False",
+}
+#: The grid whose runs answer "framework or layer?" (fwbench.stats.layer_ablation): variants beside the
+#: standard models, measured in one campaign.
+ABLATION_GRID = "ablation"
+#: Longest sequence the `unroll` variant accepts: the unrolled graph grows with every timestep.
+UNROLL_MAX_SEQ_LEN = 128
 
 # ---------------------------------------------------------------------------------------------
 # Defaults, each defined once: the CLI options, the grid expansion and the statistics read them.

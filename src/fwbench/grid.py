@@ -58,6 +58,9 @@ class Block:
     seq_lens: tuple[int, ...] | None = None
     devices: tuple[str, ...] = ("cpu",)
     dtypes: tuple[str, ...] = ("float32",)
+    #: implementation variants; each framework/model of the block gets those of them it has
+    #: (constants.VARIANTS): `channels_last` adds torch cells, `fused_bn` TensorFlow ones.
+    variants: tuple[str, ...] = (C.STANDARD_VARIANT,)
 
 
 @dataclass(frozen=True)
@@ -251,6 +254,7 @@ def _parse(data: dict[str, Any], path: Path, cores: int) -> Grid:
                 seq_lens=tuple(raw["seq_lens"]) if "seq_lens" in raw else None,
                 devices=tuple(raw.get("devices", ("cpu",))),
                 dtypes=tuple(raw.get("dtypes", ("float32",))),
+                variants=tuple(raw.get("variants", (C.STANDARD_VARIANT,))),
                 protocol=_protocol(raw.get("protocol", {}), protocol),
             )
         )
@@ -285,7 +289,17 @@ def resolve_threads(values: Sequence[int | str], cores: int) -> list[int]:
     return out
 
 
+def _check_variants(block: Block) -> None:
+    """CellError for a listed variant that no framework and model of the block has."""
+    offered = {v for fw in block.frameworks for model in block.models for v in C.VARIANTS[fw][model]}
+    for variant in block.variants:
+        if variant not in offered:
+            raise CellError("variants", variant, f"{', '.join(sorted(offered))} (the variants of this block's "
+                                                 "frameworks and models, fwbench.constants.VARIANTS)")
+
+
 def _block_cells(block: Block, cores: int) -> Iterable[Cell]:
+    _check_variants(block)
     framework_modes = [(fw, m) for fw, modes in block.frameworks.items() for m in modes]
     model_sizes = [(mo, s) for mo, sizes in block.models.items() for s in sizes]
     threads = resolve_threads(block.threads, cores)
@@ -293,10 +307,11 @@ def _block_cells(block: Block, cores: int) -> Iterable[Cell]:
         model_sizes, framework_modes, block.phases, block.devices, block.dtypes, threads
     ):
         batches = block.batch_sizes or (C.DEFAULT_BATCH_SIZE[model],)
-        seq_lens = (0,) if model == "cnn" else (block.seq_lens or (C.DEFAULT_SEQ_LEN[model],))
-        for batch, seq_len in itertools.product(batches, seq_lens):
+        seq_lens = (0,) if model in C.IMAGE_MODELS else (block.seq_lens or (C.DEFAULT_SEQ_LEN[model],))
+        variants = [v for v in block.variants if v in C.VARIANTS[fw][model]]
+        for batch, seq_len, variant in itertools.product(batches, seq_lens, variants):
             yield Cell(framework=fw, mode=mode, model=model, size=size, phase=phase, batch_size=batch,
-                       seq_len=seq_len, device=device, threads=n_threads, dtype=dtype)
+                       seq_len=seq_len, device=device, threads=n_threads, dtype=dtype, variant=variant)
 
 
 def _matches(cell: Cell, rule: dict[str, Any]) -> bool:

@@ -97,7 +97,8 @@ def _show(args: argparse.Namespace) -> int:
     return 0
 
 
-CELL_COLUMNS = ("framework", "mode", "model", "size", "phase", "batch_size", "seq_len", "device", "threads", "dtype")
+CELL_COLUMNS = ("framework", "mode", "model", "size", "phase", "batch_size", "seq_len", "device", "threads", "dtype",
+                "variant")
 
 
 def _cells(args: argparse.Namespace) -> int:

@@ -13,6 +13,8 @@ from fwbench.synthetic import base_cell, fake_system, write_dataset
 # planted median step (ms) per framework, per dataset: A has torch faster, B TensorFlow faster
 PLANTED: dict[str, dict[str, float]] = {"A": {"torch": 20.0, "tensorflow": 26.0},
                                         "B": {"torch": 31.0, "tensorflow": 22.0}}
+#: planted speed-up of TF's fused_bn variant over torch's standard model, in the ablation grid's runs
+FUSED_SPEEDUP = 1.4
 
 
 def build_db(root: Path, name: str, *, two_hosts: bool = True, resamples: int = 100) -> Path:
@@ -35,6 +37,14 @@ def build_db(root: Path, name: str, *, two_hosts: bool = True, resamples: int = 
     if two_hosts:
         few = dict(list(cells.items())[:4])
         write_dataset(raw, few, reps=4, seed=seed + 10, system=fake_system("second-host"))
+    # the ablation grid (fwbench.stats.layer_ablation): TF's fused BatchNorm planted 40% faster than torch in
+    # both datasets, torch's channels_last as fast as its standard model
+    ablation = {base_cell(framework="torch", mode="eager", variant=v): step["torch"]
+                for v in (C.STANDARD_VARIANT, "channels_last")}
+    ablation |= {base_cell(framework="tensorflow", mode="function"): step["tensorflow"],
+                 base_cell(framework="tensorflow", mode="function", variant="fused_bn"): step["torch"] / FUSED_SPEEDUP}
+    write_dataset(raw, ablation, reps=4, seed=seed + 20, grid_name=C.ABLATION_GRID, transient_steps=6,
+                  first_step_s=0.8)
     # accuracy track (C08): equal accuracies in A, a 5-point gap in B
     write_accuracy_dataset(raw, {"torch": 0.9, "tensorflow": 0.9 if name == "A" else 0.85}, seeds=4)
     ingest(raw, db)

@@ -51,6 +51,12 @@ TABLE_DESCRIPTIONS: dict[str, str] = {
         "for its first step against the same framework's eager mode, with a bootstrap 95% CI; written by `fwbench "
         "analyze` (fwbench.stats.break_even)."
     ),
+    "layer_ablation": (
+        "One row per scope, framework-level CNN/LSTM claim, model family and implementation variant, from the "
+        "ablation grid's runs only: the claim re-judged on that family and variant, beside the standard model on "
+        "the same workloads (baseline_*), and whether the verdict survives; written by `fwbench analyze` "
+        "(fwbench.stats.layer_ablation)."
+    ),
     "outliers": (
         "One row per run outside the Tukey fences (1.5 IQR) of its cell's per-run values of one metric on its system; "
         "reported, never removed; written by `fwbench analyze` (fwbench.stats.outliers)."
@@ -103,7 +109,10 @@ COLUMNS: dict[str, AnalysisColumn] = {
     "repetition": _C("Process repetition index k of the run within its grid (runs.repetition)."),
     "framework": _C("Deep learning framework: torch or tensorflow."),
     "mode": _C("Execution mode: torch eager|compile; tensorflow eager|function|xla."),
-    "model": _C("Model family: cnn, lstm or bert."),
+    "model": _C("Model family: cnn (ResNet with BatchNorm), cnn_plain (plain conv stack), lstm or bert."),
+    "variant": _C("Implementation variant of the cell (fwbench.constants.VARIANTS): standard, channels_last, "
+                  "fused_bn, hoisted_input, unroll or no_onednn; in comparisons, the variant of the pair (a variant "
+                  "one framework has is compared with the other framework's standard model)."),
     "size": _C("Named size of the model family (tiny, mini, small, medium)."),
     "phase": _C("Cell phase: train (forward+backward+optimizer step) or infer (forward only)."),
     "batch_size": _C("Samples per step.", "samples"),
@@ -136,11 +145,6 @@ COLUMNS: dict[str, AnalysisColumn] = {
     "fragile": _C("Whether any sensitivity variant (table `sensitivity`) gives this claim another verdict in this "
                   "scope; null for claims no variant can touch."),
     "fragile_under": _C("The variants that change the verdict, ', '-separated; null when none."),
-    "variant": _C("The analysis choice: primary (as published), all-pairs (every mode pair), best-of (each "
-                  "framework's fastest mode per cell, chosen on held-out runs), no exclusions (all finished runs, "
-                  "median of all measured steps), start -1 step / start +1 step (steady start moved), trimmed mean "
-                  "(10% trimmed mean instead of the median), total peak RSS (memory claims), unpaired (accuracy: "
-                  "Welch instead of seed pairs), target 90% (time to accuracy: a lower target)."),
     "primary_verdict": _C("The claim's verdict under the primary analysis, in the same scope (before campaign "
                           "agreement is checked)."),
     "changed": _C("Whether this variant's verdict differs from primary_verdict; null when the variant cannot test "
@@ -251,6 +255,11 @@ TABLE_COLUMNS: dict[str, dict[str, AnalysisColumn]] = {
     },
     "sensitivity": {
         **_CLAIMS,
+        "variant": _C("The analysis choice: primary (as published), all-pairs (every mode pair), best-of (each "
+                      "framework's fastest mode per cell, chosen on held-out runs), no exclusions (all finished runs, "
+                      "median of all measured steps), start -1 step / start +1 step (steady start moved), trimmed mean "
+                      "(10% trimmed mean instead of the median), total peak RSS (memory claims), unpaired (accuracy: "
+                      "Welch instead of seed pairs), target 90% (time to accuracy: a lower target)."),
         "verdict": _C(f"Verdict in this scope under this variant: {_CLAIM_VERDICTS}."),
     },
     "campaign_claims": {
@@ -335,6 +344,18 @@ TABLE_COLUMNS: dict[str, dict[str, AnalysisColumn]] = {
                               "percentile of both campaigns' bootstrap replicates (comparisons)."),
         "agree": _C("Claims: same verdict in both campaigns; comparisons: CI on the same side of 1 (or both include "
                     "it); null when either is untestable."),
+    },
+    "layer_ablation": {
+        **_CLAIMS,
+        "model": _C("The model family the claim is narrowed to (cnn, cnn_plain or lstm)."),
+        "verdict": _C(f"The claim's verdict on this family and variant: {_CLAIM_VERDICTS}."),
+        "baseline_effect": _C("The claim's effect on the standard model over the workloads this variant was measured "
+                              "at (null on the standard rows themselves)."),
+        "baseline_effect_low": _C("Lower bound of the 95% CI of baseline_effect."),
+        "baseline_effect_high": _C("Upper bound of the 95% CI of baseline_effect."),
+        "baseline_verdict": _C("The standard model's verdict on those workloads."),
+        "survives": _C("Whether the variant's verdict equals baseline_verdict (the framework verdict survives the "
+                       "change of implementation); null for standard rows and when either is not testable."),
     },
     "break_even": {
         "mode_compiled": _C("The compiled mode: torch compile; tensorflow function or xla."),

@@ -18,6 +18,7 @@ from typing import Any
 import polars as pl
 
 from fwbench.campaigns import campaign_of_path
+from fwbench.constants import STANDARD_VARIANT
 from fwbench.harness.fingerprint import hardware_id_v1
 from fwbench.dataset.tables import (ACCURACY_EPOCHS, ACCURACY_RUNS, RUN_SYSTEMS, RUNS, STEPS, VERSION_PACKAGES, Column,
                                     Table)
@@ -31,6 +32,7 @@ _POLARS_TYPES: dict[str, pl.DataType] = {
     "BIGINT": pl.Int64(),
     "DOUBLE": pl.Float64(),
     "TIMESTAMP": pl.Datetime("us"),
+    "BOOLEAN": pl.Boolean(),
 }
 
 
@@ -123,6 +125,7 @@ class Batch:
             "path": path,
             "content_hash": content_hash,
             "campaign_id": _campaign(record, path),
+            "variant": record["cell"].get("variant", STANDARD_VARIANT),
             "n_warmup": len(warm),
             "n_measured": len(measured),
             "median_step_ms": float(statistics.median(measured)) if measured else None,

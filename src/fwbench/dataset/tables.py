@@ -103,6 +103,9 @@ RUNS = Table(
         Column("device", "VARCHAR", "cell.device"),
         Column("threads", "INTEGER", "cell.threads"),
         Column("dtype", "VARCHAR", "cell.dtype"),
+        Column("variant", "VARCHAR", note="cell.variant: the implementation variant (fwbench.constants.VARIANTS); "
+                                          "'standard' for records made before variants existed."),
+        Column("onednn", "BOOLEAN", "onednn"),
         Column("seed", "BIGINT", "seed"),
         Column("status", "VARCHAR", "status", nullable=False),
         Column("error", "VARCHAR", "error"),

@@ -23,7 +23,7 @@ MODE_COLORS: dict[str, str] = {
     "tensorflow/function": "#67a9cf",
     "tensorflow/xla": "#a6cee3",
 }
-VARIANTS: tuple[str, ...] = tuple(f"{fw}/{m}" for fw in C.FRAMEWORKS for m in C.MODES[fw])
+FW_MODES: tuple[str, ...] = tuple(f"{fw}/{m}" for fw in C.FRAMEWORKS for m in C.MODES[fw])
 WIDTH = 160
 HEIGHT = 140
 
@@ -65,15 +65,30 @@ def require(frame: pl.DataFrame, columns: list[str], table: str) -> str:
     return ""
 
 
-def with_variant(frame: pl.DataFrame) -> pl.DataFrame:
-    """Add 'variant' = framework/mode, the colour key shared by all figures."""
-    return frame.with_columns(variant=pl.concat_str([pl.col("framework"), pl.col("mode")], separator="/"))
+def field_name(tooltip: object) -> str:
+    """The column a tooltip entry ("col:Q" or alt.Tooltip) reads, to drop entries for absent columns."""
+    text = tooltip if isinstance(tooltip, str) else tooltip.shorthand  # type: ignore[attr-defined]
+    return text.split(":")[0]
 
 
-def variant_color(frame: pl.DataFrame, title: str = "framework / mode") -> alt.Color:
-    present = [v for v in VARIANTS if v in set(frame["variant"].to_list())]
+def standard(frame: pl.DataFrame) -> pl.DataFrame:
+    """The rows of standard models only (cells without an implementation variant): the general figures
+    label cells by model, size and phase, so a variant would stack onto its standard cell. Variants have
+    their own figure (fwbench.figures.ablation)."""
+    if "variant" not in frame.columns:
+        return frame
+    return frame.filter(pl.col("variant") == C.STANDARD_VARIANT)
+
+
+def with_fw_mode(frame: pl.DataFrame) -> pl.DataFrame:
+    """Add 'fw_mode' = framework/mode, the colour key shared by all figures."""
+    return frame.with_columns(fw_mode=pl.concat_str([pl.col("framework"), pl.col("mode")], separator="/"))
+
+
+def fw_mode_color(frame: pl.DataFrame, title: str = "framework / mode") -> alt.Color:
+    present = [v for v in FW_MODES if v in set(frame["fw_mode"].to_list())]
     return alt.Color(
-        "variant:N",
+        "fw_mode:N",
         title=title,
         scale=alt.Scale(domain=present, range=[MODE_COLORS[v] for v in present]),
         legend=alt.Legend(orient="bottom", columns=5),

@@ -15,7 +15,7 @@ import polars as pl
 TABLES: tuple[str, ...] = ("runs", "run_summary", "steps", "systems", "steady_state", "cell_stats",
                            "comparisons", "claims", "outliers", "accuracy_runs", "accuracy_epochs", "variance",
                            "reproducibility", "campaign_claims", "machine_flags", "protocol_sizing", "sensitivity",
-                           "break_even")
+                           "break_even", "layer_ablation")
 
 
 def _empty() -> pl.DataFrame:
@@ -44,6 +44,7 @@ class FigureData:
     protocol_sizing: pl.DataFrame = field(default_factory=_empty)
     sensitivity: pl.DataFrame = field(default_factory=_empty)
     break_even: pl.DataFrame = field(default_factory=_empty)
+    layer_ablation: pl.DataFrame = field(default_factory=_empty)
 
     @classmethod
     def from_db(cls, db: str | Path) -> "FigureData":

@@ -32,7 +32,7 @@ def forest(data: FigureData) -> F.Figure:
                alt.Tooltip("median_b:Q", format=".2f", title="tf median step (ms)"),
                alt.Tooltip("n_a:Q", title="torch runs"), alt.Tooltip("n_b:Q", title="tf runs"),
                alt.Tooltip("p_adjusted:Q", format=".3g", title="p (BH-adjusted)"), "verdict:N"]
-    tooltip = [t for t in tooltip if _field(t) in frame.columns]
+    tooltip = [t for t in tooltip if F.field_name(t) in frame.columns]
     lo = min(frame["speed_low"].min(), 1.0)
     hi = max(frame["speed_high"].max(), 1.0)
     scale = alt.Scale(type="log", domain=[lo / 1.05, hi * 1.05], nice=False)
@@ -65,7 +65,7 @@ def speed_ratios(comparisons: pl.DataFrame) -> pl.DataFrame:
     need = ["metric", "kind", "ratio", "ratio_low", "ratio_high", "significant", "ci_excludes_1"]
     if F.require(comparisons, need, "comparisons"):
         return pl.DataFrame()
-    frame = F.main_scope(comparisons).filter(
+    frame = F.main_scope(F.standard(comparisons)).filter(
         (pl.col("metric") == "step_time") & (pl.col("kind") == "framework") & (pl.col("framework_a") == "torch")
         & pl.col("ratio_low").is_not_nan() & (pl.col("ratio_low") > 0) & (pl.col("ratio_high") > 0))
     frame = frame.with_columns(speed=1.0 / pl.col("ratio"), speed_low=1.0 / pl.col("ratio_high"),
@@ -82,7 +82,3 @@ def _verdict(frame: pl.DataFrame) -> pl.Expr:
             .when(equivalent).then(pl.lit("equivalent (TOST)"))
             .otherwise(pl.lit("inconclusive")))
 
-
-def _field(t: object) -> str:
-    text = t if isinstance(t, str) else t.shorthand  # type: ignore[attr-defined]
-    return text.split(":")[0]

@@ -18,7 +18,7 @@ def hosts(data: FigureData) -> F.Figure:
     why = F.require(data.cell_stats, need, "cell_stats")
     if why:
         return F.placeholder(TITLE, why)
-    stats = F.per_host(data.cell_stats).filter(pl.col("throughput_sps_median").is_not_null())
+    stats = F.per_host(F.standard(data.cell_stats)).filter(pl.col("throughput_sps_median").is_not_null())
     ids = sorted(set(stats["system_id"].to_list()))
     if not ids:
         return F.placeholder(TITLE, "no cell has a steady-state throughput")
@@ -31,7 +31,7 @@ def hosts(data: FigureData) -> F.Figure:
     if shared.height == 0:
         return F.placeholder(TITLE, f"{len(ids)} hosts but no cell measured on more than one")
     frame = stats.join(shared.select(key), on=key, maintain_order="left")  # row order = bytes of the spec
-    frame = F.cell_label(F.with_variant(frame), ["model", "size"], "model_size")
+    frame = F.cell_label(F.with_fw_mode(frame), ["model", "size"], "model_size")
     frame = frame.with_columns(host=pl.col("system_id"))
     if F.require(data.systems, ["system_id", "host_processor_model_name"], "systems") == "":
         names = data.systems.select(["system_id", "host_processor_model_name"]).unique("system_id")
@@ -39,7 +39,7 @@ def hosts(data: FigureData) -> F.Figure:
             host=pl.concat_str([pl.col("system_id"), pl.col("host_processor_model_name").fill_null("?")],
                                separator=" "))
     other = F.varying(frame, ["device", "threads", "batch_size", "seq_len"], within=["model_size", "phase"])
-    frame = F.cell_label(frame, ["variant", *other], "series")
+    frame = F.cell_label(frame, ["fw_mode", *other], "series")
     x = alt.X("series:N", title=None, axis=alt.Axis(labelAngle=-40))
     pick = alt.selection_point(fields=["host"], bind="legend")
     tooltip = ["host:N", "series:N", alt.Tooltip("throughput_sps_median:Q", format=".1f"),

@@ -19,19 +19,19 @@ def threads(data: FigureData) -> F.Figure:
     why = F.require(data.cell_stats, need, "cell_stats")
     if why:
         return F.placeholder(TITLE, why)
-    frame = F.main_scope(data.cell_stats).filter(pl.col("throughput_sps_median").is_not_null())
+    frame = F.main_scope(F.standard(data.cell_stats)).filter(pl.col("throughput_sps_median").is_not_null())
     if frame.height == 0:
         return F.placeholder(TITLE, "no cell has a steady-state throughput")
     counts = sorted(set(frame["threads"].to_list()))
     if len(counts) < 2:
         return F.placeholder(TITLE, f"every cell ran with {counts[0]} thread(s); scaling needs two or more counts")
-    frame = F.cell_label(F.with_variant(frame), ["model", "size"], "model_size")
+    frame = F.cell_label(F.with_fw_mode(frame), ["model", "size"], "model_size")
     other = F.varying(frame, ["device", "batch_size", "seq_len"], within=["model_size", "phase"])
-    frame = F.cell_label(frame, ["variant", *other], "series")
+    frame = F.cell_label(frame, ["fw_mode", *other], "series")
     x = alt.X("threads:Q", title="intra-op threads", scale=alt.Scale(type="log", base=2), axis=alt.Axis(values=counts))
     y = alt.Y("throughput_sps_median:Q", title=Y_TITLE)
-    pick = alt.selection_point(fields=["variant"], bind="legend")
-    color = F.variant_color(frame)
+    pick = alt.selection_point(fields=["fw_mode"], bind="legend")
+    color = F.fw_mode_color(frame)
     tooltip = ["series:N", "threads:Q", alt.Tooltip("throughput_sps_median:Q", format=".1f"),
                alt.Tooltip("throughput_sps_low:Q", format=".1f"), alt.Tooltip("throughput_sps_high:Q", format=".1f")]
     line = alt.Chart().mark_line(point=True).encode(

@@ -18,26 +18,26 @@ def throughput(data: FigureData) -> F.Figure:
     why = F.require(data.cell_stats, need, "cell_stats")
     if why:
         return F.placeholder(TITLE, why)
-    frame = F.main_scope(data.cell_stats).filter(pl.col("throughput_sps_median").is_not_null())
+    frame = F.main_scope(F.standard(data.cell_stats)).filter(pl.col("throughput_sps_median").is_not_null())
     if frame.height == 0:
         return F.placeholder(TITLE, "no cell has a steady-state throughput")
-    frame = F.cell_label(F.with_variant(frame), ["model", "size"], "model_size")
+    frame = F.cell_label(F.with_fw_mode(frame), ["model", "size"], "model_size")
     extra = F.varying(frame, EXTRA, within=["model_size", "phase"])
     frame = F.cell_label(frame, extra, "setting") if extra else frame.with_columns(setting=pl.lit(""))
-    tooltip = ["variant:N", "model_size:N", "phase:N", *[f"{c}:N" for c in extra],
+    tooltip = ["fw_mode:N", "model_size:N", "phase:N", *[f"{c}:N" for c in extra],
                alt.Tooltip("throughput_sps_median:Q", format=".1f", title="samples/s (median)"),
                alt.Tooltip("throughput_sps_low:Q", format=".1f", title="95% CI low"),
                alt.Tooltip("throughput_sps_high:Q", format=".1f", title="95% CI high")]
     tooltip += [alt.Tooltip(f"{c}:Q", title=t) for c, t in
                 (("n_runs", "runs"), ("n_ok", "ok runs"), ("n_excluded", "excluded runs")) if c in frame.columns]
-    pick = alt.selection_point(fields=["variant"], bind="legend")
+    pick = alt.selection_point(fields=["fw_mode"], bind="legend")
     if extra:
         x = alt.X("setting:N", title=None, axis=alt.Axis(labelAngle=-30))
-        offset = {"xOffset": alt.XOffset("variant:N", sort=list(F.VARIANTS))}
+        offset = {"xOffset": alt.XOffset("fw_mode:N", sort=list(F.FW_MODES))}
     else:
-        x = alt.X("variant:N", title=None, sort=list(F.VARIANTS), axis=alt.Axis(labels=False, ticks=False))
+        x = alt.X("fw_mode:N", title=None, sort=list(F.FW_MODES), axis=alt.Axis(labels=False, ticks=False))
         offset = {}
-    base = alt.Chart().encode(x=x, color=F.variant_color(frame), tooltip=tooltip, **offset)
+    base = alt.Chart().encode(x=x, color=F.fw_mode_color(frame), tooltip=tooltip, **offset)
     bars = base.mark_bar().encode(
         y=alt.Y("throughput_sps_median:Q", title="samples / s (median of runs)"),
         opacity=alt.condition(pick, alt.value(0.9), alt.value(0.25)),

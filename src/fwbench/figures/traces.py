@@ -42,11 +42,11 @@ def traces(data: FigureData) -> F.Figure:
            or F.require(data.steps, ["run_id", "phase", "step_index", "ms"], "steps"))
     if why:
         return F.placeholder(TITLE, why)
-    runs = representative_runs(data.runs)
+    runs = representative_runs(F.standard(data.runs))
     if runs.height == 0:
         return F.placeholder(TITLE, "no run finished with status ok")
-    runs = F.cell_label(F.with_variant(runs), ["model", "size", "phase"], "cell")
-    keep = ["run_id", "variant", "cell", "framework", "mode"]
+    runs = F.cell_label(F.with_fw_mode(runs), ["model", "size", "phase"], "cell")
+    keep = ["run_id", "fw_mode", "cell", "framework", "mode"]
     # joins keep the left frame's row order (polars guarantees none by default): the spec's data is byte-stable
     steps = (data.steps.rename({"phase": "step_phase", "step_index": "step"})
              .join(runs.select(keep), on="run_id", maintain_order="left"))
@@ -55,10 +55,10 @@ def traces(data: FigureData) -> F.Figure:
              .with_columns(pl.col("n_warm").fill_null(0))
              .with_columns(x=pl.when(pl.col("step_phase") == "warmup").then(pl.col("step") + 1)
                            .otherwise(pl.col("step") + 1 + pl.col("n_warm"))))
-    layers_frame = [steps.select(["run_id", "variant", "cell", "step_phase", "x", "ms"])]
+    layers_frame = [steps.select(["run_id", "fw_mode", "cell", "step_phase", "x", "ms"])]
     if "first_step_s" in runs.columns:
         first = (runs.filter(pl.col("first_step_s").is_not_null())
-                 .select(["run_id", "variant", "cell", pl.lit("first step").alias("step_phase"),
+                 .select(["run_id", "fw_mode", "cell", pl.lit("first step").alias("step_phase"),
                           pl.lit(0).alias("x"), (pl.col("first_step_s") * 1000).alias("ms")]))
         layers_frame.append(first)
     marks = _steady_marks(data.steady_state, runs, steps)
@@ -69,9 +69,9 @@ def traces(data: FigureData) -> F.Figure:
                      (pl.col("n_warm") + 0.5).alias("x2")]))
     layers_frame.append(band)
     frame = pl.concat(layers_frame, how="diagonal_relaxed").with_columns(pl.col("x").cast(pl.Float64))
-    color = F.variant_color(frame)
-    pick = alt.selection_point(fields=["variant"], bind="legend")
-    tooltip = ["variant:N", "run_id:N", "step_phase:N", alt.Tooltip("x:Q", title="step"),
+    color = F.fw_mode_color(frame)
+    pick = alt.selection_point(fields=["fw_mode"], bind="legend")
+    tooltip = ["fw_mode:N", "run_id:N", "step_phase:N", alt.Tooltip("x:Q", title="step"),
                alt.Tooltip("ms:Q", format=".2f", title="ms")]
     y = alt.Y("ms:Q", scale=alt.Scale(type="log"), title="step time (ms, log scale)")
     base = alt.Chart()
@@ -91,7 +91,7 @@ def traces(data: FigureData) -> F.Figure:
     layers = [shade, label, line, pts, first_pts]
     if marks is not None:
         layers.append(base.transform_filter(alt.datum.step_phase == "steady start").mark_rule(strokeDash=[5, 3]).encode(
-            x="x:Q", color=color, tooltip=["variant:N", "run_id:N",
+            x="x:Q", color=color, tooltip=["fw_mode:N", "run_id:N",
                                            alt.Tooltip("x:Q", title="steady state from step")]))
     chart = (alt.layer(*layers).properties(width=220, height=170)
              .facet(column=alt.Column("cell:N", title=None), data=frame)
@@ -104,8 +104,8 @@ def _steady_marks(steady: pl.DataFrame, runs: pl.DataFrame, steps: pl.DataFrame)
     if F.require(steady, ["run_id", "steady_start"], "steady_state"):
         return None
     n_warm = steps.group_by("run_id").agg(n_warm=pl.col("n_warm").first())
-    marks = (steady.join(runs.select(["run_id", "variant", "cell"]), on="run_id", maintain_order="left")
+    marks = (steady.join(runs.select(["run_id", "fw_mode", "cell"]), on="run_id", maintain_order="left")
              .join(n_warm, on="run_id", how="left", maintain_order="left")
-             .select(["run_id", "variant", "cell", pl.lit("steady start").alias("step_phase"),
+             .select(["run_id", "fw_mode", "cell", pl.lit("steady start").alias("step_phase"),
                       (pl.col("steady_start") + 1 + pl.col("n_warm").fill_null(0)).cast(pl.Int64).alias("x")]))
     return marks if marks.height else None

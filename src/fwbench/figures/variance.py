@@ -19,7 +19,7 @@ def variance(data: FigureData) -> F.Figure:
     why = F.require(data.variance, need, "variance")
     if why:
         return F.placeholder(TITLE, why)
-    frame = F.cell_label(F.with_variant(data.variance), ["model", "size", "phase", "variant", "threads"])
+    frame = F.cell_label(F.with_fw_mode(F.standard(data.variance)), ["model", "size", "phase", "fw_mode", "threads"])
     long = (frame.unpivot(index=["cell", "cell_id", "model", "n_campaigns", "n_runs"], on=list(LEVELS),
                           variable_name="level", value_name="share")
             .filter(pl.col("share").is_not_null())

@@ -41,6 +41,8 @@ def register(subparsers: Any) -> None:
     cell.add_argument("--device", default="cpu", choices=C.DEVICES)
     cell.add_argument("--threads", type=pos, default=DEFAULT_THREADS, help=f"default {DEFAULT_THREADS}")
     cell.add_argument("--dtype", default="float32", choices=C.DTYPES)
+    cell.add_argument("--variant", default=C.STANDARD_VARIANT, choices=C.ALL_VARIANTS,
+                      help="implementation variant (fwbench.constants.VARIANTS: which exist per framework and model)")
     proto = run.add_argument_group("protocol")
     proto.add_argument("--seed", type=nonneg, default=C.DEFAULT_SEED)
     proto.add_argument("--warmup", type=nonneg, default=C.DEFAULT_WARMUP, help=f"default {C.DEFAULT_WARMUP}")
@@ -89,11 +91,12 @@ def build_cell(args: argparse.Namespace) -> Cell:
     """The cell from parsed options, defaults filled per model; CellError on a bad value."""
     size = args.size or C.DEFAULT_SIZE[args.model]
     seq_len = C.DEFAULT_SEQ_LEN[args.model] if args.seq_len is None else args.seq_len
-    if args.model == "cnn" and seq_len != 0:
-        raise CellError("seq_len", seq_len, "0 for model cnn (images have no sequence)")
+    if args.model in C.IMAGE_MODELS and seq_len != 0:
+        raise CellError("seq_len", seq_len, f"0 for model {args.model} (images have no sequence)")
     batch = C.DEFAULT_BATCH_SIZE[args.model] if args.batch_size is None else args.batch_size
     return Cell(framework=args.framework, mode=args.mode, model=args.model, size=size, phase=args.phase,
-                batch_size=batch, seq_len=seq_len, device=args.device, threads=args.threads, dtype=args.dtype)
+                batch_size=batch, seq_len=seq_len, device=args.device, threads=args.threads, dtype=args.dtype,
+                variant=args.variant)
 
 
 def _grid(args: argparse.Namespace, parser: argparse.ArgumentParser) -> Any:

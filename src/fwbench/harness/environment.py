@@ -12,13 +12,21 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
+from fwbench import constants as C
+
 THREAD_VARIABLES: tuple[str, ...] = (
     "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS",
     "VECLIB_MAXIMUM_THREADS", "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS",
 )
 
 
-def worker_env(threads: int, seed: int, device: str, compile_cache_dir: str | None) -> dict[str, str]:
+#: TensorFlow reads it once, at import: the `no_onednn` variant sets it to 0. Other cells leave it as the
+#: host has it (TF's default: on for x86 Linux builds), so standard cells run as they always did.
+TF_ONEDNN_VARIABLE = "TF_ENABLE_ONEDNN_OPTS"
+
+
+def worker_env(threads: int, seed: int, device: str, compile_cache_dir: str | None,
+               variant: str = C.STANDARD_VARIANT) -> dict[str, str]:
     """Variables to set in the worker for one cell (merged over the parent's environment)."""
     env = {name: str(threads) for name in THREAD_VARIABLES}
     env.update({
@@ -31,6 +39,8 @@ def worker_env(threads: int, seed: int, device: str, compile_cache_dir: str | No
         env["CUDA_VISIBLE_DEVICES"] = ""  # a CPU cell never touches a GPU, even on a GPU host
     if compile_cache_dir:
         env["TORCHINDUCTOR_CACHE_DIR"] = compile_cache_dir
+    if variant == C.NO_ONEDNN:
+        env[TF_ONEDNN_VARIABLE] = "0"
     return env
 
 

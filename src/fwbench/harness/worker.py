@@ -27,6 +27,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from fwbench import constants as C
 from fwbench.harness.environment import apply_env, worker_env
 from fwbench.harness.isolation import mark_failed, mark_skipped, worker_main, write_result
 
@@ -59,6 +60,7 @@ class WorkerResult:
     flops_per_sample: float | None = None
     compile_cache_state: str | None = None
     framework_build: dict[str, Any] | None = None
+    onednn: bool | None = None  # oneDNN kernels enabled when the model was built (backend.onednn_enabled)
 
 
 # Lines of torch.__config__.show() that name the math libraries (MKL, oneDNN, OpenMP, LAPACK, the
@@ -172,7 +174,8 @@ def measure(spec: WorkerSpec, result_path: str) -> WorkerResult:
     """Run the phases of one cell, checkpointing `result` to result_path after each."""
     cell = spec.cell
     threads, device, seed = int(cell["threads"]), cell["device"], spec.seed
-    apply_env(worker_env(threads, seed, device, spec.compile_cache_dir))
+    variant = cell.get("variant", C.STANDARD_VARIANT)
+    apply_env(worker_env(threads, seed, device, spec.compile_cache_dir, variant))
     random.seed(seed)
 
     import numpy as np
@@ -211,8 +214,10 @@ def measure(spec: WorkerSpec, result_path: str) -> WorkerResult:
         with backend.device_scope(device):
             with phase_clock(timings, "build_s"):
                 batch_np = family.make_batch(config, cell["batch_size"], cell["seq_len"], seed)
-                workload = backend.build(family, config, batch_np, cell["mode"], cell["phase"], device, seed)
+                workload = backend.build(family, config, batch_np, cell["mode"], cell["phase"], device, seed,
+                                         variant)
             result.params = workload.params
+            result.onednn = backend.onednn_enabled()
             backend.reset_device_peak()
             _fault("build")
             checkpoint("first_step")

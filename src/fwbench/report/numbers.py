@@ -17,7 +17,7 @@ from fwbench.figures import common as F
 from fwbench.figures.data import FigureData
 from fwbench.report import fmt
 from fwbench.report.reproduction import reproduction_numbers, sizing_numbers
-from fwbench.report.tables import claims_main, speed_comparisons
+from fwbench.report.tables import claims_main, layer_ablation_main, speed_comparisons
 from fwbench.stats.accuracy import rerun_agreement
 from fwbench.stats.claims import VERDICTS
 
@@ -25,7 +25,7 @@ FAILED = ("failed", "oom", "timeout")
 #: Tie-breakers (those present) when one row is picked by a value: a comparison pair, a cell.
 PAIR_KEY = ("model", "size", "phase", "device", "threads", "batch_size", "seq_len", "dtype", "mode_a", "mode_b",
             "comparison_id")
-CELL_KEY = ("size", "variant", "device", "threads", "batch_size", "seq_len", "dtype", "cell_id")
+CELL_KEY = ("size", "fw_mode", "device", "threads", "batch_size", "seq_len", "dtype", "cell_id")
 
 
 def _top(frame: pl.DataFrame, column: str, key: tuple[str, ...], descending: bool = True) -> dict[str, Any]:
@@ -57,7 +57,7 @@ def dataset_numbers(data: FigureData) -> dict[str, Any]:
     steady = data.steady_state
     excluded = (steady.filter((pl.col("status") == "ok") & ~pl.col("ok").fill_null(False)).height
                 if {"ok", "status"} <= set(steady.columns) else 0)
-    variants = F.with_variant(runs)["variant"].unique().to_list()
+    variants = F.with_fw_mode(runs)["fw_mode"].unique().to_list()
     started = runs["started_at"].drop_nulls() if "started_at" in runs.columns else pl.Series([])
     return {
         "n_runs": f"{runs.height:,}", "n_ok": f"{status.count('ok'):,}",
@@ -72,7 +72,7 @@ def dataset_numbers(data: FigureData) -> dict[str, Any]:
         "warmup_steps": _join(_values(runs, "warmup_steps")), "measured_steps": _join(_values(runs, "measured_steps")),
         "first_run": str(started.min())[:16] if len(started) else "–",
         "last_run": str(started.max())[:16] if len(started) else "–",
-        "variants": _join([v for v in F.VARIANTS if v in variants]),
+        "variants": _join([v for v in F.FW_MODES if v in variants]),
         "torch_versions": _join(_values(runs, "torch_version")),
         "tensorflow_versions": _join(_values(runs, "tensorflow_version")),
     }
@@ -126,19 +126,19 @@ def _pair(row: dict[str, Any]) -> str:
 
 def fastest_numbers(data: FigureData) -> dict[str, Any]:
     """Per model and phase: the fastest framework/mode by median throughput (main scope)."""
-    stats = F.main_scope(data.cell_stats)
+    stats = F.main_scope(F.standard(data.cell_stats))
     if stats.height == 0 or "throughput_sps_median" not in stats.columns:
         return {"fastest": [], "fastest_sentence": "No cell has a steady-state throughput."}
-    stats = F.with_variant(stats.filter(pl.col("throughput_sps_median").is_not_null()))
+    stats = F.with_fw_mode(stats.filter(pl.col("throughput_sps_median").is_not_null()))
     out, parts = [], []
     # the sentence lists model/phase groups by their first cell id: a fixed order whatever the row order
     for (model, phase), group in stats.sort("cell_id").group_by(["model", "phase"], maintain_order=True):
         top = _top(group, "throughput_sps_median", CELL_KEY)
-        item = {"model": model, "phase": phase, "size": top["size"], "variant": top["variant"],
+        item = {"model": model, "phase": phase, "size": top["size"], "fw_mode": top["fw_mode"],
                 "threads": top.get("threads"), "throughput": fmt.ci(top["throughput_sps_median"],
                                                                    top["throughput_sps_low"], top["throughput_sps_high"])}
         out.append(item)
-        parts.append(f"{model} {phase}: {top['variant']} ({item['throughput']} samples/s, {top['size']})")
+        parts.append(f"{model} {phase}: {top['fw_mode']} ({item['throughput']} samples/s, {top['size']})")
     order = {(m, p): i for i, (m, p) in enumerate((m, p) for m in C.MODELS for p in C.PHASES)}
     out.sort(key=lambda r: (order.get((r["model"], r["phase"]), 99), str(r["model"]), str(r["phase"])))
     return {"fastest": out, "fastest_sentence": "Highest median throughput per model and phase: "
@@ -147,15 +147,15 @@ def fastest_numbers(data: FigureData) -> dict[str, Any]:
 
 def cost_numbers(data: FigureData) -> dict[str, Any]:
     """Ranges of cell medians of first-step cost and memory per framework/mode."""
-    stats = F.main_scope(data.cell_stats)
+    stats = F.main_scope(F.standard(data.cell_stats))
     rows = []
     columns = {"first_step": "first_step_s_median", "memory": "peak_rss_above_import_mb_median",
                "memory_total": "peak_rss_mb_median"}
     if stats.height and set(columns.values()) <= set(stats.columns):
-        stats = F.with_variant(stats)
-        for variant in [v for v in F.VARIANTS if v in set(stats["variant"].to_list())]:
-            sub = stats.filter(pl.col("variant") == variant)
-            row = {"variant": variant}
+        stats = F.with_fw_mode(stats)
+        for variant in [v for v in F.FW_MODES if v in set(stats["fw_mode"].to_list())]:
+            sub = stats.filter(pl.col("fw_mode") == variant)
+            row = {"fw_mode": variant}
             for key, column in columns.items():
                 values = sub[column].drop_nulls()
                 row[key] = f"{fmt.num(values.min())}–{fmt.num(values.max())}" if len(values) else "–"
@@ -231,12 +231,56 @@ def accuracy_numbers(data: FigureData) -> dict[str, Any]:
             "accuracy_sentence": sentence}
 
 
+FAMILY_NAMES: dict[str, str] = {"cnn": "the ResNet (cnn)", "cnn_plain": "the plain CNN (cnn_plain)",
+                                 "lstm": "the LSTM"}
+
+
+def _judged(effect: object, low: object, high: object, verdict: object) -> str:
+    return f"{verdict} ({fmt.ci(effect, low, high)})"
+
+
+def layer_sentence(claim_id: str, rows: list[dict[str, Any]]) -> str:
+    """One sentence per claim: the standard verdict per family, the variants that change it, and whether
+    the framework verdict survives the change of implementation and of architecture."""
+    standard = [r for r in rows if r["variant"] == C.STANDARD_VARIANT]
+    parts = [f"on {FAMILY_NAMES.get(r['model'], r['model'])} "
+             f"{_judged(r['effect'], r['effect_low'], r['effect_high'], r['verdict'])}" for r in standard]
+    changed = [r for r in rows if r["survives"] is False]
+    held = [r for r in rows if r["survives"] is True]
+    text = f"{claim_id}: " + "; ".join(parts)
+    if changed:
+        text += "; it changes under " + ", ".join(
+            f"{r['variant']} on {r['model']} ({_judged(r['effect'], r['effect_low'], r['effect_high'], r['verdict'])} "
+            f"vs {r['baseline_verdict']} on the same workloads)" for r in changed)
+    if held:
+        text += "; it holds under " + ", ".join(f"{r['variant']} on {r['model']}" for r in held)
+    families = {r["verdict"] for r in standard if r["verdict"] != "not testable here"}
+    survives = not changed and len(families) <= 1 and bool(held or standard)
+    text += (". The framework verdict survives." if survives else
+             ". The framework verdict does not survive: it " + " and ".join(
+                 ([] if not changed else ["depends on the implementation"])
+                 + ([] if len(families) <= 1 else ["differs between model families"])) + ".")
+    return text
+
+
+def layer_numbers(data: FigureData) -> dict[str, Any]:
+    """The "framework or layer?" sentences, one per claim in the layer_ablation table (main scope)."""
+    table = data.layer_ablation
+    if F.require(table, ["claim_id", "model", "variant", "verdict", "survives"], "layer_ablation"):
+        return {"sentences": [], "n_claims": "0", "n_survive": "0"}
+    table = layer_ablation_main(table)
+    sentences = [layer_sentence(cid, group.to_dicts())
+                 for (cid,), group in table.group_by(["claim_id"], maintain_order=True)]
+    survive = sum(s.endswith("survives.") for s in sentences)
+    return {"sentences": sentences, "n_claims": str(len(sentences)), "n_survive": str(survive)}
+
+
 def compute_numbers(data: FigureData) -> dict[str, Any]:
     """All numbers of the paper in one JSON-ready dict."""
     return {"dataset": dataset_numbers(data), "protocol": protocol_numbers(data), "speed": speed_numbers(data),
             **fastest_numbers(data), **cost_numbers(data), "claims": {**claim_numbers(data), **fragile_numbers(data)},
             "accuracy": accuracy_numbers(data), "reproduction": reproduction_numbers(data),
-            "sizing": sizing_numbers(data), "scope": _scope_note(data)}
+            "sizing": sizing_numbers(data), "layer": layer_numbers(data), "scope": _scope_note(data)}
 
 
 def _scope_note(data: FigureData) -> str:

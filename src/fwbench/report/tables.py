@@ -57,7 +57,7 @@ def grid_table(data: FigureData) -> dict[str, Any]:
     runs = data.runs
     if F.require(runs, ["model", "size", "phase", "framework", "mode", "status"], "runs"):
         return fmt.table(["model"], [], "no runs")
-    runs = F.with_variant(runs)
+    runs = F.with_fw_mode(runs)
     rows = []
     for model in [m for m in C.MODELS if m in set(runs["model"].to_list())]:
         for size in [s for s in C.SIZES[model] if s in set(runs.filter(pl.col("model") == model)["size"].to_list())]:
@@ -65,7 +65,7 @@ def grid_table(data: FigureData) -> dict[str, Any]:
                 sub = runs.filter((pl.col("model") == model) & (pl.col("size") == size) & (pl.col("phase") == phase))
                 if sub.height == 0:
                     continue
-                variants = [v for v in F.VARIANTS if v in set(sub["variant"].to_list())]
+                variants = [v for v in F.FW_MODES if v in set(sub["fw_mode"].to_list())]
                 rows.append([model, size, phase, _vals(sub, "batch_size"), _vals(sub, "seq_len"),
                              _vals(sub, "threads"), _vals(sub, "device"), ", ".join(variants),
                              sub["cell_id"].n_unique(), f"{sub.filter(pl.col('status') == 'ok').height}/{sub.height}"])
@@ -82,18 +82,18 @@ def results_table(data: FigureData) -> dict[str, Any]:
     need = ["model", "size", "phase", "framework", "mode", "throughput_sps_median", "n_runs", "n_ok"]
     if F.require(stats, need, "cell_stats"):
         return fmt.table(["cell"], [], "no cell statistics")
-    stats = F.with_variant(stats)
+    stats = F.with_fw_mode(stats)
     extra = F.varying(stats, ["device", "threads", "batch_size", "seq_len"], within=["model", "size", "phase"])
-    order = {v: i for i, v in enumerate(F.VARIANTS)}
+    order = {v: i for i, v in enumerate(F.FW_MODES)}
     stats = stats.with_columns(
         _m=pl.col("model").replace_strict({m: i for i, m in enumerate(C.MODELS)}, default=99),
         _p=pl.col("phase").replace_strict({p: i for i, p in enumerate(C.PHASES)}, default=99),
-        _v=pl.col("variant").replace_strict(order, default=99))
+        _v=pl.col("fw_mode").replace_strict(order, default=99))
     rows = []
-    # ties (e.g. names outside C.MODELS / C.PHASES / F.VARIANTS all rank 99): by variant, then cell
-    tie = [c for c in ("variant", "cell_id", "system_id") if c in stats.columns]
+    # ties (e.g. names outside C.MODELS / C.PHASES / F.FW_MODES all rank 99): by framework/mode, then cell
+    tie = [c for c in ("fw_mode", "cell_id", "system_id") if c in stats.columns]
     for r in stats.sort(["_m", "size", "_p", *extra, "_v", *tie]).iter_rows(named=True):
-        rows.append([r["model"], r["size"], r["phase"], *[r[c] for c in extra], r["variant"],
+        rows.append([r["model"], r["size"], r["phase"], *[r[c] for c in extra], r["fw_mode"],
                      fmt.ci(r["throughput_sps_median"], r.get("throughput_sps_low"), r.get("throughput_sps_high")),
                      fmt.num(r.get("first_step_s_median")), fmt.num(r.get("peak_rss_above_import_mb_median")),
                      f"{r['n_ok']}/{r['n_runs']}", r.get("n_excluded", 0)])
@@ -106,11 +106,11 @@ def exclusions_table(data: FigureData) -> dict[str, Any]:
     steady = data.steady_state
     if F.require(steady, ["run_id", "ok", "reason"], "steady_state") or F.require(data.runs, ["run_id"], "runs"):
         return fmt.table(["reason", "runs"], [], "no steady-state table")
-    cells = F.with_variant(data.runs).select(["run_id", "model", "size", "phase", "variant"])
+    cells = F.with_fw_mode(data.runs).select(["run_id", "model", "size", "phase", "fw_mode"])
     bad = steady.filter(~pl.col("ok").fill_null(False)).join(cells, on="run_id", how="left")
     if bad.height == 0:
         return fmt.table(["reason", "runs", "cells"], [], "every run finished and reached a steady state")
-    grouped = (bad.with_columns(cell=pl.concat_str([pl.col("model"), pl.col("size"), pl.col("phase"), pl.col("variant")],
+    grouped = (bad.with_columns(cell=pl.concat_str([pl.col("model"), pl.col("size"), pl.col("phase"), pl.col("fw_mode")],
                                                    separator=" "))
                .group_by("reason").agg(n=pl.len(), cells=pl.col("cell").unique().sort())
                .sort(["n", "reason"], descending=[True, False]))  # ties: by reason
@@ -205,8 +205,36 @@ def break_even_table(data: FigureData) -> dict[str, Any]:
                      "(torch.compile runs one cold compile per grid and cell, the later repetitions reuse its cache)")
 
 
+def layer_ablation_main(table: pl.DataFrame) -> pl.DataFrame:
+    """The layer_ablation rows of the main scope in a fixed order: claim, family, variant."""
+    order = pl.struct(pl.col("model").replace_strict({m: i for i, m in enumerate(C.MODELS)}, default=99),
+                      pl.col("variant").replace_strict({v: i for i, v in enumerate(C.ALL_VARIANTS)}, default=99))
+    return F.main_scope(table).sort(pl.col("claim_id"), order)
+
+
+def layer_ablation_table(data: FigureData) -> dict[str, Any]:
+    """Per CNN/LSTM framework claim, family and implementation variant (main scope of the ablation grid's
+    runs): the effect and verdict, the standard model's on the same workloads, and whether it survives."""
+    table = data.layer_ablation
+    if F.require(table, ["claim_id", "system_id", "model", "variant", "verdict", "survives"], "layer_ablation"):
+        return fmt.table(["claim"], [], "no layer_ablation table: the ablation grid has not been measured")
+    table = layer_ablation_main(table)
+    rows = []
+    for r in table.iter_rows(named=True):
+        survives = "–" if r["survives"] is None else ("yes" if r["survives"] else "no")
+        baseline = ("" if r["baseline_verdict"] is None else
+                    f"{fmt.ci(r['baseline_effect'], r['baseline_effect_low'], r['baseline_effect_high'])} "
+                    f"{r['baseline_verdict']}")
+        rows.append([r["claim_id"], r["model"], r["variant"], str(r["n_cells"]),
+                     fmt.ci(r["effect"], r["effect_low"], r["effect_high"]), r["verdict"], baseline, survives])
+    return fmt.table(["claim", "family", "variant", "cells", "effect [95% CI]", "verdict",
+                      "standard model, same workloads", "survives"], rows,
+                     f"scope {table['system_id'][0] if table.height else '–'}; ablation grid runs only; a variant "
+                     "one framework has is compared with the other framework's standard model")
+
+
 def compute_tables(data: FigureData) -> dict[str, dict[str, Any]]:
     return {"systems": systems_table(data), "grid": grid_table(data), "results": results_table(data),
             "exclusions": exclusions_table(data), "claims": claims_table(data), "campaigns": campaigns_table(data),
             "reproducibility": reproducibility_table(data), "sensitivity": sensitivity_table(data),
-            "break_even": break_even_table(data)}
+            "break_even": break_even_table(data), "layer_ablation": layer_ablation_table(data)}

@@ -24,6 +24,7 @@ from fwbench.stats.cell_stats import cell_stats
 from fwbench.stats.claims import Claim, Evidence, evaluate_claims, load_claims
 from fwbench.stats.comparisons import EQUIVALENCE_MARGIN, compare
 from fwbench.stats.metrics import run_table, steady_state_table, steady_steps
+from fwbench.stats.layer_ablation import layer_ablation
 from fwbench.stats.machine_flags import machine_flags
 from fwbench.stats.outliers import tukey_outliers
 from fwbench.stats.protocol_sizing import accuracy_seconds, size_protocol
@@ -63,6 +64,8 @@ class Analysis:
     sensitivity: pl.DataFrame = field(default_factory=pl.DataFrame)
     #: per workload and compiled mode: the steps after which compiling has paid for itself (fwbench.stats.break_even)
     break_even: pl.DataFrame = field(default_factory=pl.DataFrame)
+    #: CNN/LSTM framework claims per model family and implementation variant (fwbench.stats.layer_ablation)
+    layer_ablation: pl.DataFrame = field(default_factory=pl.DataFrame)
     #: accuracy_final, accuracy_equivalence, accuracy_time_to_target (empty without accuracy runs)
     accuracy: dict[str, pl.DataFrame] = field(default_factory=dict)
 
@@ -118,6 +121,8 @@ def analyze(runs: pl.DataFrame, steps: pl.DataFrame, claims: list[Claim] | None 
         reproducibility=by_campaign.reproducibility,
         sensitivity=varied,
         break_even=break_even_table(per_run, steps_by_run, seed=seed, n_resamples=n_resamples),
+        layer_ablation=layer_ablation(claims, per_run, steps_by_run, seed=seed, n_resamples=n_resamples,
+                                      margin=margin),
         accuracy=accuracy,
     )
 

@@ -57,7 +57,7 @@ CONTRASTS: tuple[str, ...] = ("defaults", "best-of", "all-pairs", "as-stated")
 VERDICTS: tuple[str, ...] = ("supported", "contradicted", "direction holds, size not", "inconclusive",
                              "depends on the cell", "not testable here", "not reproducible")
 _STRING_FILTERS = {"model": C.MODELS, "size": tuple(sorted({s for v in C.SIZES.values() for s in v})),
-                   "phase": C.PHASES, "device": C.DEVICES, "dtype": C.DTYPES}
+                   "phase": C.PHASES, "device": C.DEVICES, "dtype": C.DTYPES, "variant": C.ALL_VARIANTS}
 _INT_FILTERS = ("batch_size", "seq_len", "threads")
 _CLAIM_KEYS = {"id", "text", "source", "tests", "metric", "contrast", "a", "b", "filter", "threshold", "requires",
                "note"}
@@ -350,6 +350,10 @@ class Evidence:
 
 
 def _passes(claim: Claim, row: dict[str, Any]) -> bool:
+    """Whether a cell or comparison row is one the claim reads; without a `variant` filter, only the
+    standard models (an implementation variant answers "framework or layer?", fwbench.stats.layer_ablation)."""
+    if "variant" not in claim.filter and row.get("variant", C.STANDARD_VARIANT) != C.STANDARD_VARIANT:
+        return False
     for key, allowed in claim.filter.items():
         value = row[key]
         if allowed == LARGEST:
@@ -460,7 +464,8 @@ def _empty_row(claim: Claim, scope: str) -> dict[str, Any]:
     }
 
 
-def _matched(claim: Claim, scope: str, ev: Evidence) -> tuple[list[tuple[dict[str, Any], int]], Comparisons]:
+def matched_comparisons(claim: Claim, scope: str,
+                        ev: Evidence) -> tuple[list[tuple[dict[str, Any], int]], Comparisons]:
     """The comparison rows a claim reads in a scope, each with its orientation, and their Comparisons."""
     comps = ev.best_of.comps if claim.contrast == "best-of" else ev.comps
     base_metric = "step_time" if claim.metric == "throughput" else claim.metric
@@ -478,7 +483,7 @@ def _matched(claim: Claim, scope: str, ev: Evidence) -> tuple[list[tuple[dict[st
 
 def _evaluate_comparisons(claim: Claim, scope: str, ev: Evidence, row: dict[str, Any], where: str) -> dict[str, Any]:
     """A speed or memory claim: geometric mean of the matching cell pairs' ratios, after the both-ways check."""
-    matched, comps = _matched(claim, scope, ev)
+    matched, comps = matched_comparisons(claim, scope, ev)
     if not matched:
         return {**row, "reason": _no_cells_reason(claim, in_scope(ev.runs, scope), where)}
     usable = [(r, o) for r, o in matched if r["comparison_id"] in comps.log_replicates]

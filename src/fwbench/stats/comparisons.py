@@ -1,4 +1,7 @@
-"""Pairwise comparisons of cells that differ only in framework and/or mode.
+"""Pairwise comparisons of cells that differ only in framework and/or mode (and implementation variant).
+
+Each implementation variant (fwbench.constants.VARIANTS) has its own rows: a variant one framework has
+(TF fused_bn) against the other framework's standard cells, one both have (no_onednn) against itself.
 
 Direction: ``ratio = value_A / value_B`` of medians, where A is the earlier side in the
 vocabulary order (torch before tensorflow; eager before compiled modes). For step time, memory
@@ -26,7 +29,7 @@ from fwbench import constants as C
 from fwbench.constants import EQUIVALENCE_MARGIN
 from fwbench.stats.bootstrap import (CAMPAIGN_LEVEL, CAMPAIGN_LEVEL_MIN, HIERARCHICAL, N_RESAMPLES, SEED, TWO_SAMPLE,
                                      campaign_medians, center, hierarchical_medians, ratio_from_medians, run_medians)
-from fwbench.stats.metrics import KEY_FIELDS, METRICS, Metric, in_scope, scopes
+from fwbench.stats.metrics import KEY_FIELDS, METRICS, Metric, in_scope, scopes, with_variant
 from fwbench.stats.multiple import bh_adjust
 
 ALPHA = 0.05
@@ -75,12 +78,27 @@ def tost(a: np.ndarray, b: np.ndarray, margin: float) -> float:
     return float(max(p_low, p_high))
 
 
-def comparison_pairs(cells: pl.DataFrame) -> list[tuple[dict, dict]]:
-    """(A, B) cell rows sharing every key field, one pair per two (framework, mode) combinations."""
+def _stands_in(row: dict, variant: str) -> bool:
+    """Whether a cell takes part in the comparisons of implementation `variant`: its own cells, and the
+    standard cells of a framework that has no such variant for this model (fused_bn is compared with
+    torch's standard model; no_onednn, which both frameworks have, only with itself)."""
+    return row["variant"] == variant or (row["variant"] == C.STANDARD_VARIANT
+                                         and variant not in C.VARIANTS[row["framework"]][row["model"]])
+
+
+def comparison_pairs(cells: pl.DataFrame) -> list[tuple[dict, dict, str]]:
+    """(A, B, variant): cell rows sharing every key field but the implementation variant, one pair per two
+    (framework, mode) combinations of each variant (see _stands_in); a pair of two standard cells belongs
+    to the standard variant only."""
+    base = [k for k in KEY_FIELDS if k != "variant"]
     pairs = []
-    for _, group in cells.sort(list(KEY_FIELDS)).group_by(list(KEY_FIELDS), maintain_order=True):
-        members = sorted(group.iter_rows(named=True), key=lambda r: _order(r["framework"], r["mode"]))
-        pairs.extend(combinations(members, 2))
+    for _, group in cells.sort(list(KEY_FIELDS)).group_by(base, maintain_order=True):
+        rows = list(group.iter_rows(named=True))
+        for variant in sorted({r["variant"] for r in rows}, key=C.ALL_VARIANTS.index):
+            members = sorted((r for r in rows if _stands_in(r, variant)),
+                             key=lambda r: _order(r["framework"], r["mode"]))
+            pairs.extend((a, b, variant) for a, b in combinations(members, 2)
+                         if variant in (a["variant"], b["variant"]))
     return pairs
 
 
@@ -154,13 +172,14 @@ def compare(
     or the trimmed mean as a sensitivity reading (fwbench.stats.bootstrap.center); the columns keep
     their names (median_a, median_b)."""
     rows, reps = [], {}
+    runs = with_variant(runs)
     cell_cols = ["cell_id", "framework", "mode", *KEY_FIELDS]
     for scope in scopes(runs):
         table = in_scope(runs, scope)
         cells = table.select(cell_cols).unique(subset=["cell_id"], keep="first")
         first_row = len(rows)
         data = CellData(table, scope, steps_by_run, seed, n_resamples, statistic)
-        for a, b in comparison_pairs(cells):
+        for a, b, variant in comparison_pairs(cells):
             for metric in METRICS.values():
                 va = data.values[a["cell_id"], metric.name][1]
                 vb = data.values[b["cell_id"], metric.name][1]
@@ -170,7 +189,7 @@ def compare(
                 row = {
                     "comparison_id": cid, "system_id": scope, "metric": metric.name, "unit": metric.unit,
                     "kind": "framework" if a["framework"] != b["framework"] else "mode",
-                    **{k: a[k] for k in KEY_FIELDS},
+                    **{k: a[k] for k in KEY_FIELDS}, "variant": variant,
                     "framework_a": a["framework"], "mode_a": a["mode"], "cell_id_a": a["cell_id"],
                     "framework_b": b["framework"], "mode_b": b["mode"], "cell_id_b": b["cell_id"],
                     "n_a": len(va), "n_b": len(vb),
@@ -211,7 +230,7 @@ def empty_table() -> pl.DataFrame:
     """The comparisons schema with no rows (a dataset with a single framework/mode per key)."""
     s, f, i, b = pl.String, pl.Float64, pl.Int64, pl.Boolean
     key_types = {"model": s, "size": s, "phase": s, "batch_size": i, "seq_len": i, "device": s,
-                 "threads": i, "dtype": s}
+                 "threads": i, "dtype": s, "variant": s}
     schema = {"comparison_id": s, "system_id": s, "metric": s, "unit": s, "kind": s,
               **{k: key_types[k] for k in KEY_FIELDS},
               "framework_a": s, "mode_a": s, "cell_id_a": s, "framework_b": s, "mode_b": s, "cell_id_b": s,

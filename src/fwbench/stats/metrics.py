@@ -14,6 +14,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 import polars as pl
 
+from fwbench import constants as C
 from fwbench.cells import Cell
 from fwbench.stats.steady_state import detect_steady_state
 
@@ -85,11 +86,19 @@ def steady_steps(steps: pl.DataFrame, steady: pl.DataFrame) -> dict[str, np.ndar
             steady.filter(pl.col("ok")).select("run_id", "steady_start").iter_rows()}
 
 
+def with_variant(runs: pl.DataFrame) -> pl.DataFrame:
+    """Runs with a `variant` column: frames made before implementation variants hold standard models."""
+    if "variant" in runs.columns:
+        return runs
+    return runs.with_columns(pl.lit(C.STANDARD_VARIANT).alias("variant"))
+
+
 def run_table(runs: pl.DataFrame, steady: pl.DataFrame) -> pl.DataFrame:
     """Runs with their cell fields and per-run metrics (null where a run does not contribute)."""
     ok = pl.col("status") == "ok"
     if "compile_cache_state" not in runs.columns:
         runs = runs.with_columns(pl.lit("none").alias("compile_cache_state"))
+    runs = with_variant(runs)
     warm = pl.col("compile_cache_state") == "warm"
     return (
         runs.join(steady.select("run_id", pl.col("ok").alias("steady_ok"), pl.col("reason").alias("excluded_reason"),

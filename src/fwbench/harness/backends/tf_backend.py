@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from fwbench import constants as C
 from fwbench.harness.backends import Workload, first_tensor
 from fwbench.models import training
 
@@ -56,9 +57,9 @@ class TensorFlowBackend:
         return self.tf.device(_DEVICES[device])
 
     def build(self, family: Any, config: Any, batch_np: dict[str, Any], mode: str, phase: str, device: str,
-              seed: int) -> Workload:
+              seed: int, variant: str = C.STANDARD_VARIANT) -> Workload:
         tf = self.tf
-        model = family.build_tf(config, seed)
+        model = family.build_tf(config, seed, variant)
         params = training.count_params_tf(model)
         batch = training.to_tf(batch_np, device)
         if phase == "train":
@@ -76,6 +77,14 @@ class TensorFlowBackend:
         if device == "cuda":
             tf.test.experimental.sync_devices()
         return Workload(step=lambda: fn(batch), params=params)
+
+    def onednn_enabled(self) -> bool | None:
+        """TensorFlow's own answer (util.cc IsMKLEnabled: the build, and TF_ENABLE_ONEDNN_OPTS at import)."""
+        try:
+            from tensorflow.python.util import _pywrap_util_port
+        except ImportError:
+            return None
+        return bool(_pywrap_util_port.IsMklEnabled())
 
     def sync(self, output: Any) -> None:
         if self.device == "cuda":

@@ -11,6 +11,7 @@ from __future__ import annotations
 from contextlib import nullcontext
 from typing import Any
 
+from fwbench import constants as C
 from fwbench.harness.backends import Workload, first_tensor
 from fwbench.models import training
 
@@ -45,10 +46,12 @@ class TorchBackend:
         return nullcontext()
 
     def build(self, family: Any, config: Any, batch_np: dict[str, Any], mode: str, phase: str, device: str,
-              seed: int) -> Workload:
-        model = family.build_torch(config, seed).to(device)
+              seed: int, variant: str = C.STANDARD_VARIANT) -> Workload:
+        # oneDNN (mkldnn) is a process-wide switch, read when ops dispatch: set before the model exists.
+        self.torch.backends.mkldnn.enabled = variant != C.NO_ONEDNN
+        model = family.build_torch(config, seed, variant).to(device)
         params = training.count_params_torch(model)
-        batch = training.to_torch(batch_np, device)
+        batch = training.to_torch(batch_np, device, channels_last=variant == "channels_last")
         net = self.torch.compile(model) if mode == "compile" else model
         if phase == "train":
             optimizer = training.torch_optimizer(model)
@@ -58,6 +61,10 @@ class TorchBackend:
         if device == "cuda":
             self.torch.cuda.synchronize()
         return Workload(step=step, params=params)
+
+    def onednn_enabled(self) -> bool | None:
+        mkldnn = self.torch.backends.mkldnn
+        return bool(mkldnn.is_available() and mkldnn.enabled)
 
     def sync(self, output: Any) -> None:
         if self.device == "cuda":
