@@ -77,6 +77,19 @@ def test_two_campaigns_without_a_planted_difference_agree() -> None:
     assert comparison["ratio_low"] < 1 < comparison["ratio_high"]  # the same ratio on both days
 
 
+def test_cells_only_one_campaign_measured_do_not_count_as_disagreement() -> None:
+    """A campaign of another grid (the ablation grid's extra shapes) adds cells, not evidence against
+    reproducibility: campaigns are judged on the cells they share."""
+    frames = campaign_frames({"20261125T143029Z-aaaa": (1.0, 1.0), "20261129T120000Z-bbbb": (1.0, 1.0)})
+    extra = records_to_frames(planted_records(framework_cells(TF_MS, TORCH_MS * 1.5, batch_size=64), reps=6, seed=9,
+                                              system=SYSTEM))  # at batch 64 TensorFlow is the slower one
+    runs = pl.concat([frames["runs"], extra["runs"].with_columns(pl.lit("20261129T120000Z-bbbb").alias("campaign_id"))])
+    steps = pl.concat([frames["steps"], extra["steps"]])
+    result = analyze(runs, steps, CLAIMS, n_resamples=500)
+    assert result.campaign_claims["verdict"].to_list() == ["supported", "supported"]  # the shared cell only
+    assert pooled(result)["verdict"] == "depends on the cell"  # the pooled verdict reads every cell
+
+
 def test_one_campaign_adds_no_campaign_verdicts() -> None:
     frames = campaign_frames({"20261125T143029Z-aaaa": (1.0, 1.0)})
     result = analyze(frames["runs"], frames["steps"], CLAIMS, n_resamples=300)

@@ -46,6 +46,6 @@ def ablation(data: FigureData) -> F.Figure:
         x2="effect_high:Q")
     point = base.mark_point(filled=True, size=50).encode(
         x=alt.X("effect:Q", scale=scale), shape=alt.Shape("standard:N", title="standard model"))
-    chart = alt.layer(one, ci, point, data=frame).properties(width=300, height=alt.Step(14)).facet(
+    chart = alt.layer(one, ci, point, data=frame).properties(width=300, height=alt.Step(11)).facet(
         row=alt.Row("row:N", title=None, header=alt.Header(labelAngle=0, labelAlign="left")))
     return F.Figure(chart.resolve_scale(y="independent"))

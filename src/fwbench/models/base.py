@@ -97,6 +97,40 @@ def image_batch(batch_size: int, image_size: int, channels: int, num_classes: in
     }
 
 
+class ImageFamily(ModelFamily[ConfigT]):
+    """A family of 32x32 image classifiers (cnn, cnn_plain): one batch maker, and the builders every
+    image family shares (seeding, torch channels_last, building the Keras model on a dummy image).
+    Subclasses give the model classes (`torch_model`, `tf_model`)."""
+
+    @abstractmethod
+    def torch_model(self, config: ConfigT) -> Any:
+        """The torch.nn.Module of `config` (called after seeding)."""
+
+    @abstractmethod
+    def tf_model(self, config: ConfigT, variant: str) -> Any:
+        """The keras.Model of `config` in `variant` (called after seeding, before the model is built)."""
+
+    def make_batch(self, config: Any, batch_size: int, seq_len: int, seed: int) -> dict[str, np.ndarray]:
+        return image_batch(batch_size, config.image_size, config.channels, config.num_classes, seed)
+
+    def build_torch(self, config: ConfigT, seed: int, variant: str = C.STANDARD_VARIANT) -> Any:
+        import torch
+
+        self.check_variant("torch", variant)
+        torch.manual_seed(seed)
+        model = self.torch_model(config)
+        return model.to(memory_format=torch.channels_last) if variant == "channels_last" else model
+
+    def build_tf(self, config: ConfigT, seed: int, variant: str = C.STANDARD_VARIANT) -> Any:
+        keras = keras_module()
+        self.check_variant("tensorflow", variant)
+        keras.utils.set_random_seed(seed)
+        model = self.tf_model(config, variant)
+        dummy = np.zeros((1, config.image_size, config.image_size, config.channels), np.float32)  # type: ignore[attr-defined]
+        model({IMAGES: dummy}, training=False)
+        return model
+
+
 def check_positive(name: str, value: int) -> None:
     if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
         raise ValueError(f"{name} must be a positive integer, got {value!r}")

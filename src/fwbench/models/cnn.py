@@ -25,10 +25,8 @@ import functools
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 
-from fwbench import constants as C
-from fwbench.models.base import IMAGES, ModelFamily, assign, image_batch, keras_module, tensor_np
+from fwbench.models.base import IMAGES, ImageFamily, assign, keras_module, tensor_np
 
 
 @dataclass(frozen=True)
@@ -220,7 +218,7 @@ def _copy_bn(bn: Any, layer: Any) -> None:
     assign(layer.moving_variance, tensor_np(bn.running_var))
 
 
-class CNNFamily(ModelFamily[CNNConfig]):
+class CNNFamily(ImageFamily[CNNConfig]):
     name = "cnn"
 
     def config(self, size: str, seq_len: int = 0) -> CNNConfig:
@@ -228,25 +226,11 @@ class CNNFamily(ModelFamily[CNNConfig]):
         width, blocks = _SIZES[size]
         return CNNConfig(size=size, width=width, blocks_per_stage=blocks)
 
-    def make_batch(self, config: CNNConfig, batch_size: int, seq_len: int, seed: int) -> dict[str, np.ndarray]:
-        return image_batch(batch_size, config.image_size, config.channels, config.num_classes, seed)
+    def torch_model(self, config: CNNConfig) -> Any:
+        return _torch_classes()(config)
 
-    def build_torch(self, config: CNNConfig, seed: int, variant: str = C.STANDARD_VARIANT) -> Any:
-        import torch
-
-        self.check_variant("torch", variant)
-        torch.manual_seed(seed)
-        model = _torch_classes()(config)
-        return model.to(memory_format=torch.channels_last) if variant == "channels_last" else model
-
-    def build_tf(self, config: CNNConfig, seed: int, variant: str = C.STANDARD_VARIANT) -> Any:
-        keras = keras_module()
-        self.check_variant("tensorflow", variant)
-        keras.utils.set_random_seed(seed)
-        model = _tf_classes()(config, fused_bn=variant == "fused_bn", name="resnet")
-        dummy = np.zeros((1, config.image_size, config.image_size, config.channels), np.float32)
-        model({IMAGES: dummy}, training=False)
-        return model
+    def tf_model(self, config: CNNConfig, variant: str) -> Any:
+        return _tf_classes()(config, fused_bn=variant == "fused_bn", name="resnet")
 
     def copy_torch_to_tf(self, torch_model: Any, tf_model: Any) -> None:
         _copy_conv(torch_model.stem, tf_model.stem)

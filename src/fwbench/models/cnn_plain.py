@@ -19,10 +19,8 @@ import functools
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 
-from fwbench import constants as C
-from fwbench.models.base import IMAGES, ModelFamily, assign, image_batch, keras_module, tensor_np
+from fwbench.models.base import IMAGES, ImageFamily, assign, keras_module, tensor_np
 
 
 @dataclass(frozen=True)
@@ -117,7 +115,7 @@ def _tf_classes() -> Any:
     return PlainCNNTF
 
 
-class CNNPlainFamily(ModelFamily[CNNPlainConfig]):
+class CNNPlainFamily(ImageFamily[CNNPlainConfig]):
     name = "cnn_plain"
 
     def config(self, size: str, seq_len: int = 0) -> CNNPlainConfig:
@@ -125,25 +123,11 @@ class CNNPlainFamily(ModelFamily[CNNPlainConfig]):
         width, hidden = _SIZES[size]
         return CNNPlainConfig(size=size, width=width, hidden=hidden)
 
-    def make_batch(self, config: CNNPlainConfig, batch_size: int, seq_len: int, seed: int) -> dict[str, np.ndarray]:
-        return image_batch(batch_size, config.image_size, config.channels, config.num_classes, seed)
+    def torch_model(self, config: CNNPlainConfig) -> Any:
+        return _torch_classes()(config)
 
-    def build_torch(self, config: CNNPlainConfig, seed: int, variant: str = C.STANDARD_VARIANT) -> Any:
-        import torch
-
-        self.check_variant("torch", variant)
-        torch.manual_seed(seed)
-        model = _torch_classes()(config)
-        return model.to(memory_format=torch.channels_last) if variant == "channels_last" else model
-
-    def build_tf(self, config: CNNPlainConfig, seed: int, variant: str = C.STANDARD_VARIANT) -> Any:
-        keras = keras_module()
-        self.check_variant("tensorflow", variant)
-        keras.utils.set_random_seed(seed)
-        model = _tf_classes()(config, name="cnn_plain")
-        dummy = np.zeros((1, config.image_size, config.image_size, config.channels), np.float32)
-        model({IMAGES: dummy}, training=False)
-        return model
+    def tf_model(self, config: CNNPlainConfig, variant: str) -> Any:
+        return _tf_classes()(config, name="cnn_plain")
 
     def copy_torch_to_tf(self, torch_model: Any, tf_model: Any) -> None:
         if len(torch_model.convs) != len(tf_model.convs):

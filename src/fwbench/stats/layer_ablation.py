@@ -13,6 +13,8 @@ Rows, per scope, claim and model family:
 - each implementation variant (fwbench.stats.comparisons pairs a variant of one framework with the
   other framework's standard model), beside the standard model judged on the same workloads
   (`baseline_*`); `survives` says whether the two verdicts agree.
+Rows no data here can answer (GPU and multi-worker claims, variants not measured at a claim's cells) are
+left out.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import polars as pl
 from fwbench import constants as C
 from fwbench.stats.claims import ACCURACY_METRICS, Claim, Evidence, claim_scopes, evaluate_claim, matched_comparisons
 from fwbench.stats.comparisons import compare
+from fwbench.stats.reproducibility import UNTESTABLE
 
 #: Model families whose verdicts the ablation re-judges (the issue's CNN and LSTM claims, both CNN families).
 ABLATION_FAMILIES: tuple[str, ...] = ("cnn", "cnn_plain", "lstm")
@@ -89,10 +92,18 @@ def layer_ablation(claims: list[Claim], per_run: pl.DataFrame, steps_by_run: dic
             base = _baseline(claim, scope, ev) if variant != C.STANDARD_VARIANT else None
             if base is not None:
                 row.update(_judged(evaluate_claim(base, scope, ev), "baseline_"))
-                testable = "not testable here" not in (row["verdict"], row["baseline_verdict"])
+                testable = UNTESTABLE not in (row["verdict"], row["baseline_verdict"])
                 row["survives"] = row["verdict"] == row["baseline_verdict"] if testable else None
             out.append(row)
-    return pl.DataFrame(out, schema=SCHEMA) if out else empty_table()
+    return _testable(pl.DataFrame(out, schema=SCHEMA)) if out else empty_table()
+
+
+def _testable(table: pl.DataFrame) -> pl.DataFrame:
+    """Drop what no data here can answer: variant rows without matching cells (a variant measured at other
+    workloads, or not at all), and claim/family groups with no testable row (GPU or multi-worker claims)."""
+    untestable = pl.col("verdict") == UNTESTABLE
+    table = table.filter(~(untestable & (pl.col("variant") != C.STANDARD_VARIANT)))
+    return table.filter((~untestable).any().over("system_id", "claim_id", "model"))
 
 
 SCHEMA: dict[str, pl.DataType] = {

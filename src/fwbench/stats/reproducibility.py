@@ -3,9 +3,10 @@
 A shared host moves by 2-3.5x between days, and not by the same factor for every framework, so a
 verdict from one campaign says little on its own. With 2-4 campaigns a bootstrap over campaigns
 gives no real interval, so each campaign is judged on its own (the same comparisons and claim
-rules, fwbench.stats.comparisons and .claims, with the campaign in place of the host) and the
-campaigns must agree: a claim whose testable verdicts differ between campaigns is `not
-reproducible`, whatever the pooled data say, and the table shows every campaign's effect. From
+rules, fwbench.stats.comparisons and .claims, with the campaign in place of the host), on the
+cells that another campaign measured too, and the campaigns must agree: a claim whose testable
+verdicts differ between campaigns is `not reproducible`, whatever the pooled data say, and the
+table shows every campaign's effect. From
 five campaigns on, pooled intervals also resample campaigns first, then runs, then steps
 (fwbench.stats.bootstrap.campaign_medians, used by fwbench.stats.comparisons).
 
@@ -51,13 +52,21 @@ def campaigns_in(runs: pl.DataFrame) -> list[str]:
     return sorted(runs.get_column("campaign_id").drop_nulls().unique().to_list())
 
 
+def shared_cells(per_run: pl.DataFrame) -> pl.DataFrame:
+    """The runs of cells that at least two campaigns measured: campaigns are compared on common ground,
+    so a campaign of another grid (the ablation grid's shape sweeps) adds cells, not disagreement."""
+    spread = per_run.group_by("cell_id").agg(pl.col("campaign_id").n_unique().alias("_campaigns"))
+    shared = spread.filter(pl.col("_campaigns") >= 2).get_column("cell_id")
+    return per_run.filter(pl.col("cell_id").is_in(shared.implode()))
+
+
 def analyze_campaigns(claims: list[Claim], evidence: Evidence) -> CampaignAnalysis:
-    """Judge each campaign on its own (the campaign in place of the host); empty tables with fewer
-    than two campaigns."""
+    """Judge each campaign on its own (the campaign in place of the host), on the cells it shares with
+    another campaign (shared_cells); empty tables with fewer than two campaigns."""
     per_run = evidence.runs
     if len(campaigns_in(per_run)) < 2:
         return CampaignAnalysis(pl.DataFrame(), pl.DataFrame(), empty_reproducibility())
-    by_campaign = per_run.with_columns(pl.col("campaign_id").alias("system_id"))
+    by_campaign = shared_cells(per_run).with_columns(pl.col("campaign_id").alias("system_id"))
     comps = compare(by_campaign, evidence.steps_by_run, margin=evidence.margin, seed=evidence.seed,
                     n_resamples=evidence.n_resamples)
     comparisons = comps.table.filter(pl.col("system_id") != POOLED).rename({"system_id": "campaign_id"})
