@@ -167,12 +167,15 @@ def test_schema_enums_are_the_constants() -> None:
     assert block["variants"]["items"]["enum"] == list(C.ALL_VARIANTS)
     excl = defs["exclusion"]["properties"]
     assert excl["variant"]["oneOf"][0]["enum"] == list(C.ALL_VARIANTS)
+    assert block["runtimes"]["items"]["enum"] == excl["runtime"]["oneOf"][0]["enum"] == list(C.ALL_RUNTIMES)
     assert excl["framework"]["oneOf"][0]["enum"] == list(C.FRAMEWORKS)
     assert set(excl["mode"]["oneOf"][0]["enum"]) == {m for modes in C.MODES.values() for m in modes}
     assert set(excl["size"]["oneOf"][0]["enum"]) == {s for sizes in C.SIZES.values() for s in sizes}
     assert set(excl) - {"reason"} == {f for f in Cell.__dataclass_fields__}
     run_cell = load_schema("run")["properties"]["cell"]["properties"]
     assert run_cell["variant"]["enum"] == list(C.ALL_VARIANTS)
+    assert run_cell["runtime"]["enum"] == list(C.ALL_RUNTIMES)
+    assert load_schema("run")["properties"]["status"]["enum"] == list(C.STATUSES)
     assert run_cell["model"]["enum"] == list(C.MODELS)
 
 

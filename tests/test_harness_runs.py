@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -152,3 +153,37 @@ def test_cli_exit_status_failed_is_1_unless_keep_going(tmp_path: Path) -> None:
     record = read_record(tmp_path / "b.json")
     assert record["grid"] == {"name": "smoke", "version": 3, "hash": "abc123"} and record["repetition"] == 4
     assert "failed torch/eager cnn-tiny train" in kept.stdout
+
+
+def _runtime_ctx(runtime: str = "onnxruntime") -> RunContext:
+    ctx = _ctx("torch", "eager", phase="infer")
+    return replace(ctx, cell=replace(ctx.cell, runtime=runtime))
+
+
+def test_an_exported_runtime_passes_its_parity_gate_and_records_it(tmp_path: Path) -> None:
+    out = tmp_path / "run.json"
+    run_cell(_runtime_ctx(), out, log=None)
+    record = read_record(out)
+    assert record["status"] == "ok" and record["cell"]["runtime"] == "onnxruntime"
+    assert record["parity"]["max_abs_diff"] <= record["parity"]["tolerance"]
+    assert len(record["steps"]["measured_ms"]) == record["protocol"]["measured_steps"]
+
+
+def test_a_perturbed_exported_model_is_a_mismatch_record_with_its_difference(tmp_path: Path, monkeypatch) -> None:
+    _with_fault(monkeypatch, "perturb@export")
+    out = tmp_path / "run.json"
+    run_cell(_runtime_ctx(), out, log=None)
+    record = read_record(out)
+    assert record["status"] == "mismatch"
+    assert "beyond the parity tolerance" in record["error"]
+    assert record["parity"]["max_abs_diff"] > record["parity"]["tolerance"]
+    assert record["steps"]["measured_ms"] == []  # nothing timed: the export computes another function
+
+
+def test_a_runtime_that_cannot_convert_is_an_unsupported_record_with_its_error(tmp_path: Path, monkeypatch) -> None:
+    _with_fault(monkeypatch, "unsupported@export")
+    out = tmp_path / "run.json"
+    run_cell(_runtime_ctx("torchscript"), out, log=None)
+    record = read_record(out)
+    assert record["status"] == "unsupported"
+    assert "RuntimeUnsupported: torchscript: injected test fault" in record["error"]

@@ -2,8 +2,8 @@
 
 A cell id is a short hash of the canonical parameters, so editing a grid adds or removes cells
 without renaming any other; runs of the same cell from any grid or host share the id. The
-implementation `variant` enters the hash only when it is not the standard model, so the ids of
-cells measured before variants existed stay what they were.
+implementation `variant` and the inference `runtime` enter the hash only when they are not the
+defaults (standard, native), so the ids of cells measured before they existed stay what they were.
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ class Cell:
     threads: int
     dtype: str = "float32"
     variant: str = C.STANDARD_VARIANT
+    runtime: str = C.NATIVE_RUNTIME
 
     def __post_init__(self) -> None:
         validate_cell(self)
@@ -95,6 +96,22 @@ def validate_cell(cell: Cell) -> None:
     check_positive("threads", cell.threads)
     check_positive("seq_len", cell.seq_len, allow_zero=cell.model in C.IMAGE_MODELS)
     check_variant(cell.framework, cell.model, cell.variant, cell.seq_len)
+    check_runtime(cell)
+
+
+def check_runtime(cell: Cell) -> None:
+    """Raise CellError unless the runtime exists for the framework; an exported runtime runs inference of
+    the standard model on CPU, exported from the framework's default mode (constants.DEFAULT_MODES)."""
+    check_choice("runtime", cell.runtime, C.RUNTIMES[cell.framework])
+    if cell.runtime == C.NATIVE_RUNTIME:
+        return
+    for field, value, wanted in (("phase", cell.phase, "infer"), ("device", cell.device, "cpu"),
+                                 ("mode", cell.mode, C.DEFAULT_MODES[cell.framework]),
+                                 ("variant", cell.variant, C.STANDARD_VARIANT)):
+        if value != wanted:
+            raise CellError(field, value, f"{wanted} with runtime {cell.runtime} (an exported model serves "
+                                          f"inference, exported from {cell.framework} "
+                                          f"{C.DEFAULT_MODES[cell.framework]})")
 
 
 def check_variant(framework: str, model: str, variant: str, seq_len: int) -> None:
@@ -112,6 +129,7 @@ def cell_id(cell: Cell) -> str:
     """Stable 12-hex-digit id from the canonical JSON of the cell's parameters (without `variant`
     when it is the standard model: ids from before variants stay valid)."""
     params = cell.to_dict()
-    if params["variant"] == C.STANDARD_VARIANT:
-        del params["variant"]
+    for key, default in (("variant", C.STANDARD_VARIANT), ("runtime", C.NATIVE_RUNTIME)):
+        if params[key] == default:
+            del params[key]
     return short_hash(params)

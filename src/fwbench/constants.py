@@ -32,7 +32,9 @@ SIZES: dict[str, tuple[str, ...]] = {
 PHASES: tuple[str, ...] = ("train", "infer")
 DEVICES: tuple[str, ...] = ("cpu", "cuda")
 DTYPES: tuple[str, ...] = ("float32",)
-STATUSES: tuple[str, ...] = ("ok", "failed", "oom", "timeout", "skipped")
+# unsupported: an inference runtime could not convert or load the model; mismatch: the exported model's outputs
+# differ from the eager model's beyond the parity tolerance (fwbench.runtimes.parity_gate). Both keep the error.
+STATUSES: tuple[str, ...] = ("ok", "failed", "oom", "timeout", "skipped", "unsupported", "mismatch")
 STEP_PHASES: tuple[str, ...] = ("warmup", "measured")
 COMPILE_CACHE_STATES: tuple[str, ...] = ("cold", "warm", "none")
 
@@ -75,6 +77,14 @@ VARIANT_TEXT: dict[str, str] = {
 #: The grid whose runs answer "framework or layer?" (fwbench.stats.layer_ablation): variants beside the
 #: standard models, measured in one campaign.
 ABLATION_GRID = "ablation"
+# Inference runtimes (issue 15): `native` runs the framework's own mode; the others run the model exported
+# from the framework's default mode (DEFAULT_MODES: torch eager, TF function), inference cells only, CPU.
+NATIVE_RUNTIME = "native"
+RUNTIMES: dict[str, tuple[str, ...]] = {
+    "torch": (NATIVE_RUNTIME, "torch_export", "torchscript", "onnxruntime"),
+    "tensorflow": (NATIVE_RUNTIME, "savedmodel", "litert", "onnxruntime"),
+}
+ALL_RUNTIMES: tuple[str, ...] = tuple(dict.fromkeys(r for rs in RUNTIMES.values() for r in rs))
 #: Longest sequence the `unroll` variant accepts: the unrolled graph grows with every timestep.
 UNROLL_MAX_SEQ_LEN = 128
 
@@ -109,6 +119,10 @@ BOOTSTRAP_RESAMPLES = 2000
 MIN_BOOTSTRAP_RESAMPLES = 100
 #: Margin of the per-comparison TOST, as a fraction of the ratio (0.05 = within 5%).
 EQUIVALENCE_MARGIN = 0.05
+
+#: Per-run percentiles of the measured step times (runs.p50_ms ...; cell_stats.p50_ms_median ...): at batch 1
+#: and about 1,000 measured steps, request latency as MLPerf's SingleStream scenario reports it.
+LATENCY_PERCENTILES: tuple[int, ...] = (50, 90, 99)
 
 #: Minutes of measuring the default grid may take on the 2-core reference machine (protocol sizing).
 MEASURING_BUDGET_MIN = 30.0

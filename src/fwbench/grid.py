@@ -61,6 +61,9 @@ class Block:
     #: implementation variants; each framework/model of the block gets those of them it has
     #: (constants.VARIANTS): `channels_last` adds torch cells, `fused_bn` TensorFlow ones.
     variants: tuple[str, ...] = (C.STANDARD_VARIANT,)
+    #: inference runtimes (constants.RUNTIMES); an exported runtime adds cells only where it applies:
+    #: phase infer, the framework's default mode, the standard model (fwbench.cells.check_runtime).
+    runtimes: tuple[str, ...] = (C.NATIVE_RUNTIME,)
 
 
 @dataclass(frozen=True)
@@ -255,6 +258,7 @@ def _parse(data: dict[str, Any], path: Path, cores: int) -> Grid:
                 devices=tuple(raw.get("devices", ("cpu",))),
                 dtypes=tuple(raw.get("dtypes", ("float32",))),
                 variants=tuple(raw.get("variants", (C.STANDARD_VARIANT,))),
+                runtimes=tuple(raw.get("runtimes", (C.NATIVE_RUNTIME,))),
                 protocol=_protocol(raw.get("protocol", {}), protocol),
             )
         )
@@ -298,8 +302,31 @@ def _check_variants(block: Block) -> None:
                                                  "frameworks and models, fwbench.constants.VARIANTS)")
 
 
+def _check_runtimes(block: Block) -> None:
+    """CellError for a listed runtime that no framework of the block has, or an exported runtime in a block
+    without a cell it applies to (inference in the framework's default mode)."""
+    for runtime in block.runtimes:
+        owners = [fw for fw in block.frameworks if runtime in C.RUNTIMES[fw]]
+        if not owners:
+            offered = sorted({r for fw in block.frameworks for r in C.RUNTIMES[fw]})
+            raise CellError("runtimes", runtime, f"{', '.join(offered)} (the runtimes of this block's frameworks, "
+                                                 "fwbench.constants.RUNTIMES)")
+        if runtime != C.NATIVE_RUNTIME and not ("infer" in block.phases and any(
+                C.DEFAULT_MODES[fw] in block.frameworks[fw] for fw in owners)):
+            raise CellError("runtimes", runtime, "a block with phase infer and the framework's default mode "
+                                                 f"({', '.join(f'{fw} {C.DEFAULT_MODES[fw]}' for fw in owners)}): "
+                                                 "an exported runtime serves inference of that model")
+
+
+def _runtimes(block: Block, framework: str, mode: str, phase: str, variant: str) -> list[str]:
+    """The block's runtimes that apply to one framework/mode/phase/variant (see Block.runtimes)."""
+    exported_ok = phase == "infer" and mode == C.DEFAULT_MODES[framework] and variant == C.STANDARD_VARIANT
+    return [r for r in block.runtimes if r in C.RUNTIMES[framework] and (r == C.NATIVE_RUNTIME or exported_ok)]
+
+
 def _block_cells(block: Block, cores: int) -> Iterable[Cell]:
     _check_variants(block)
+    _check_runtimes(block)
     framework_modes = [(fw, m) for fw, modes in block.frameworks.items() for m in modes]
     model_sizes = [(mo, s) for mo, sizes in block.models.items() for s in sizes]
     threads = resolve_threads(block.threads, cores)
@@ -310,8 +337,12 @@ def _block_cells(block: Block, cores: int) -> Iterable[Cell]:
         seq_lens = (0,) if model in C.IMAGE_MODELS else (block.seq_lens or (C.DEFAULT_SEQ_LEN[model],))
         variants = [v for v in block.variants if v in C.VARIANTS[fw][model]]
         for batch, seq_len, variant in itertools.product(batches, seq_lens, variants):
-            yield Cell(framework=fw, mode=mode, model=model, size=size, phase=phase, batch_size=batch,
-                       seq_len=seq_len, device=device, threads=n_threads, dtype=dtype, variant=variant)
+            for runtime in _runtimes(block, fw, mode, phase, variant):
+                if runtime != C.NATIVE_RUNTIME and device != "cpu":
+                    continue  # exported runtimes run on CPU (fwbench.cells.check_runtime)
+                yield Cell(framework=fw, mode=mode, model=model, size=size, phase=phase, batch_size=batch,
+                           seq_len=seq_len, device=device, threads=n_threads, dtype=dtype, variant=variant,
+                           runtime=runtime)
 
 
 def _matches(cell: Cell, rule: dict[str, Any]) -> bool:

@@ -144,7 +144,7 @@ def run_command(grid: Grid, job: SpeedJob, out: str | os.PathLike[str],
         "fwbench", "run",
         "--framework", c.framework, "--mode", c.mode, "--model", c.model, "--size", c.size,
         "--phase", c.phase, "--batch-size", str(c.batch_size), "--seq-len", str(c.seq_len),
-        "--device", c.device, "--threads", str(c.threads), "--dtype", c.dtype, "--variant", c.variant,
+        "--device", c.device, "--threads", str(c.threads), "--dtype", c.dtype, "--variant", c.variant, "--runtime", c.runtime,
         "--seed", str(grid.seed), "--warmup", str(protocol.warmup), "--steps", str(protocol.steps),
         "--timeout", str(protocol.timeout), *_record_options(grid, job.repetition, out, campaign_id),
     ]

@@ -45,6 +45,15 @@ def build_db(root: Path, name: str, *, two_hosts: bool = True, resamples: int = 
                  base_cell(framework="tensorflow", mode="function", variant="fused_bn"): step["torch"] / FUSED_SPEEDUP}
     write_dataset(raw, ablation, reps=4, seed=seed + 20, grid_name=C.ABLATION_GRID, transient_steps=6,
                   first_step_s=0.8)
+    # inference runtimes at batch 1 (fwbench.stats.which_runtime, the latency figure): ONNX Runtime planted
+    # faster than torch eager, LiteRT as fast as TF function
+    runtimes = {base_cell(phase="infer", batch_size=1): step["torch"] * 0.1,
+                base_cell(phase="infer", batch_size=1, runtime="onnxruntime"): step["torch"] * 0.05,
+                base_cell(framework="tensorflow", mode="function", phase="infer", batch_size=1):
+                    step["tensorflow"] * 0.1,
+                base_cell(framework="tensorflow", mode="function", phase="infer", batch_size=1, runtime="litert"):
+                    step["tensorflow"] * 0.1}
+    write_dataset(raw, runtimes, reps=4, seed=seed + 30, grid_name="runtimes", first_step_s=0.8)
     # accuracy track (C08): equal accuracies in A, a 5-point gap in B
     write_accuracy_dataset(raw, {"torch": 0.9, "tensorflow": 0.9 if name == "A" else 0.85}, seeds=4)
     ingest(raw, db)

@@ -4,12 +4,14 @@ The analysis tables (Parquet files and the DuckDB tables of the same names) are 
 fwbench.stats; their columns are not defined by a record schema, so their descriptions live here.
 The Frictionless datapackage writer, the Croissant writer and the data dictionary all read this
 module, so every field of every analysis table carries the same description everywhere. Standard
-library only: importable from anywhere in fwbench without an import cycle.
+library and fwbench.constants only: importable from anywhere in fwbench without an import cycle.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from fwbench.constants import LATENCY_PERCENTILES
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,12 @@ TABLE_DESCRIPTIONS: dict[str, str] = {
         "ablation grid's runs only: the claim re-judged on that family and variant, beside the standard model on "
         "the same workloads (baseline_*), and whether the verdict survives; written by `fwbench analyze` "
         "(fwbench.stats.layer_ablation)."
+    ),
+    "which_runtime": (
+        "One row per scope, inference workload and candidate (framework, mode, runtime) with 4+ usable runs: "
+        "at batch 1 the p99 request latency, at larger batches the step time (throughput), its median over runs "
+        "with a bootstrap CI, the rank, the ratio to the fastest candidate with a 95% CI, and whether it is tied "
+        "with the fastest (CI reaching 1); written by `fwbench analyze` (fwbench.stats.which_runtime)."
     ),
     "outliers": (
         "One row per run outside the Tukey fences (1.5 IQR) of its cell's per-run values of one metric on its system; "
@@ -113,6 +121,8 @@ COLUMNS: dict[str, AnalysisColumn] = {
     "variant": _C("Implementation variant of the cell (fwbench.constants.VARIANTS): standard, channels_last, "
                   "fused_bn, hoisted_input, unroll or no_onednn; in comparisons, the variant of the pair (a variant "
                   "one framework has is compared with the other framework's standard model)."),
+    "runtime": _C("Inference runtime of the cell (fwbench.constants.RUNTIMES): native (the framework's own mode), "
+                  "torch_export, torchscript, onnxruntime, savedmodel or litert."),
     "size": _C("Named size of the model family (tiny, mini, small, medium)."),
     "phase": _C("Cell phase: train (forward+backward+optimizer step) or infer (forward only)."),
     "batch_size": _C("Samples per step.", "samples"),
@@ -345,6 +355,23 @@ TABLE_COLUMNS: dict[str, dict[str, AnalysisColumn]] = {
         "agree": _C("Claims: same verdict in both campaigns; comparisons: CI on the same side of 1 (or both include "
                     "it); null when either is untestable."),
     },
+    "which_runtime": {
+        "scenario": _C("latency (batch 1: a single stream of requests, judged by p99) or throughput (batch > 1, "
+                       "judged by the step time)."),
+        "metric": _C("The per-run column judged: p99_ms (latency) or step_ms (throughput)."),
+        "n_runs": _C("Runs of the candidate with a value of the metric."),
+        "median": _C("Median over runs of the metric.", "ms"),
+        "median_low": _C("Lower bound of the 95% percentile bootstrap CI of that median (runs resampled).", "ms"),
+        "median_high": _C("Upper bound of that CI.", "ms"),
+        "throughput_sps": _C("batch_size x 1000 / median (throughput scenario; NaN for latency).", "samples/s"),
+        "rank": _C("1 = the fastest candidate of the workload (lowest median)."),
+        "ratio_to_fastest": _C("median / the fastest candidate's median (>= 1)."),
+        "ratio_low": _C("Lower bound of the 95% bootstrap CI of ratio_to_fastest (1 for the fastest itself)."),
+        "ratio_high": _C("Upper bound of that CI."),
+        "fastest": _C("Whether this candidate is the fastest of its workload."),
+        "tied_with_fastest": _C("Whether the CI of ratio_to_fastest reaches 1: not distinguishable from the "
+                                "fastest with these runs."),
+    },
     "layer_ablation": {
         **_CLAIMS,
         "model": _C("The model family the claim is narrowed to (cnn, cnn_plain or lstm)."),
@@ -437,6 +464,8 @@ CELL_STATS_METRICS: dict[str, tuple[str, str]] = {
     "peak_rss_above_import_mb": ("per-run peak RSS above the post-import baseline (status ok)", "MB"),
     "peak_rss_mb": ("per-run total peak RSS, framework import included (status ok)", "MB"),
     "device_peak_mb": ("per-run framework peak device memory (status ok; none on cpu)", "MB"),
+    **{f"p{q}_ms": (f"per-run {q}th percentile of all measured step times (status ok; at batch 1, the p{q} "
+                    "request latency)", "ms") for q in LATENCY_PERCENTILES},
 }
 
 #: `{metric}` is replaced by the metric's text of CELL_STATS_METRICS.

@@ -15,10 +15,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 from fwbench.campaigns import campaign_of_path
-from fwbench.constants import STANDARD_VARIANT
+from fwbench.constants import LATENCY_PERCENTILES, NATIVE_RUNTIME, STANDARD_VARIANT
 from fwbench.harness.fingerprint import hardware_id_v1
 from fwbench.dataset.tables import (ACCURACY_EPOCHS, ACCURACY_RUNS, RUN_SYSTEMS, RUNS, STEPS, VERSION_PACKAGES, Column,
                                     Table)
@@ -126,9 +127,11 @@ class Batch:
             "content_hash": content_hash,
             "campaign_id": _campaign(record, path),
             "variant": record["cell"].get("variant", STANDARD_VARIANT),
+            "runtime": record["cell"].get("runtime", NATIVE_RUNTIME),
             "n_warmup": len(warm),
             "n_measured": len(measured),
             "median_step_ms": float(statistics.median(measured)) if measured else None,
+            **{f"p{q}_ms": float(np.percentile(measured, q)) if measured else None for q in LATENCY_PERCENTILES},
             **_versions(record["system"]["packages"]),
         }
         for name, value in derived.items():

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from fwbench.constants import LATENCY_PERCENTILES
 from fwbench.schemas import load_schema
 
 
@@ -105,6 +106,10 @@ RUNS = Table(
         Column("dtype", "VARCHAR", "cell.dtype"),
         Column("variant", "VARCHAR", note="cell.variant: the implementation variant (fwbench.constants.VARIANTS); "
                                           "'standard' for records made before variants existed."),
+        Column("runtime", "VARCHAR", note="cell.runtime: the inference runtime (fwbench.constants.RUNTIMES); 'native' "
+                                          "for records made before runtimes existed."),
+        Column("parity_max_abs_diff", "DOUBLE", "parity.max_abs_diff"),
+        Column("parity_tolerance", "DOUBLE", "parity.tolerance"),
         Column("onednn", "BOOLEAN", "onednn"),
         Column("seed", "BIGINT", "seed"),
         Column("status", "VARCHAR", "status", nullable=False),
@@ -135,6 +140,10 @@ RUNS = Table(
         Column("median_step_ms", "DOUBLE", unit="ms",
                note="Plain median of all measured steps (no steady-state detection; the stats stage adds it). "
                     "Null when no step was measured."),
+        *(Column(f"p{q}_ms", "DOUBLE", unit="ms",
+                 note=f"{q}th percentile of all measured steps (numpy linear interpolation): with batch 1 and "
+                      f"enough steps, the run's p{q} request latency. Null when no step was measured.")
+          for q in LATENCY_PERCENTILES),
         Column("torch_version", "VARCHAR", note="system.packages['torch'] (null when absent)."),
         Column("tensorflow_version", "VARCHAR",
                note="system.packages['tensorflow'] (or 'tensorflow-cpu'; null when absent)."),

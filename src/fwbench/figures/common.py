@@ -72,12 +72,13 @@ def field_name(tooltip: object) -> str:
 
 
 def standard(frame: pl.DataFrame) -> pl.DataFrame:
-    """The rows of standard models only (cells without an implementation variant): the general figures
-    label cells by model, size and phase, so a variant would stack onto its standard cell. Variants have
-    their own figure (fwbench.figures.ablation)."""
-    if "variant" not in frame.columns:
-        return frame
-    return frame.filter(pl.col("variant") == C.STANDARD_VARIANT)
+    """The rows of standard models run natively (no implementation variant, no exported runtime): the
+    general figures label cells by model, size and phase, so a variant or runtime would stack onto its
+    standard cell. Variants and runtimes have their own figures (ablation, runtimes)."""
+    for column, default in (("variant", C.STANDARD_VARIANT), ("runtime", C.NATIVE_RUNTIME)):
+        if column in frame.columns:
+            frame = frame.filter(pl.col(column) == default)
+    return frame
 
 
 def with_fw_mode(frame: pl.DataFrame) -> pl.DataFrame:

@@ -15,7 +15,7 @@ import polars as pl
 TABLES: tuple[str, ...] = ("runs", "run_summary", "steps", "systems", "steady_state", "cell_stats",
                            "comparisons", "claims", "outliers", "accuracy_runs", "accuracy_epochs", "variance",
                            "reproducibility", "campaign_claims", "machine_flags", "protocol_sizing", "sensitivity",
-                           "break_even", "layer_ablation")
+                           "break_even", "layer_ablation", "which_runtime")
 
 
 def _empty() -> pl.DataFrame:
@@ -45,6 +45,7 @@ class FigureData:
     sensitivity: pl.DataFrame = field(default_factory=_empty)
     break_even: pl.DataFrame = field(default_factory=_empty)
     layer_ablation: pl.DataFrame = field(default_factory=_empty)
+    which_runtime: pl.DataFrame = field(default_factory=_empty)
 
     @classmethod
     def from_db(cls, db: str | Path) -> "FigureData":

@@ -151,10 +151,13 @@ def mark_skipped(result: Any, backend: Any, device: str) -> bool:
 
 
 def mark_failed(result: Any, backend: Any, exc: BaseException) -> None:
-    """Worker side: every exception becomes status oom (the backend's out-of-memory errors) or
-    failed, with its traceback as the error text."""
-    result.status = "oom" if backend.is_oom(exc) else "failed"
+    """Worker side: every exception becomes a status, with its traceback as the error text: the status the
+    exception names (`run_status`: unsupported runtime, parity mismatch), oom for the backend's
+    out-of-memory errors, else failed. A parity mismatch also keeps its measured difference."""
+    result.status = getattr(exc, "run_status", None) or ("oom" if backend.is_oom(exc) else "failed")
     result.error = error_text(exc)
+    if getattr(exc, "parity", None) is not None:
+        result.parity = exc.parity
 
 
 def error_text(exc: BaseException) -> str:

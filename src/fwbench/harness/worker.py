@@ -12,7 +12,8 @@ runner stores it as the record's system.framework_build). The result file is rew
 worker still knows how far it got. Any exception becomes status failed (oom for out-of-memory
 errors) with its traceback as the error text.
 
-Test-only fault injection: FWBENCH_TEST_FAULT=<kind>[@<phase>], kind in hang|raise|abort|oom,
+Test-only fault injection: FWBENCH_TEST_FAULT=<kind>[@<phase>], kind in hang|raise|abort|oom (and, for an
+exported runtime, perturb@export and unsupported@export: fwbench.harness.exported),
 phase in start|import|build|first_step (default start) -- used by tests of the timeout, crash
 and OOM paths; never set by the CLI or the workflow.
 """
@@ -22,16 +23,18 @@ from __future__ import annotations
 import gc
 import os
 import random
+import shutil
 import sys
+import tempfile
 import time
+from pathlib import Path
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from fwbench import constants as C
 from fwbench.harness.environment import apply_env, worker_env
+from fwbench.harness.exported import FAULT_ENV, build_exported
 from fwbench.harness.isolation import mark_failed, mark_skipped, worker_main, write_result
-
-FAULT_ENV = "FWBENCH_TEST_FAULT"
 
 
 @dataclass
@@ -61,6 +64,7 @@ class WorkerResult:
     compile_cache_state: str | None = None
     framework_build: dict[str, Any] | None = None
     onednn: bool | None = None  # oneDNN kernels enabled when the model was built (backend.onednn_enabled)
+    parity: dict[str, float] | None = None  # an exported runtime's parity gate (fwbench.harness.exported)
 
 
 # Lines of torch.__config__.show() that name the math libraries (MKL, oneDNN, OpenMP, LAPACK, the
@@ -191,6 +195,10 @@ def measure(spec: WorkerSpec, result_path: str) -> WorkerResult:
     memory = PeakRss()
     backend = get_backend(cell["framework"])
 
+    # an exported runtime's files (ONNX, SavedModel, LiteRT): removed when the run ends
+    exported = cell.get("runtime", C.NATIVE_RUNTIME) != C.NATIVE_RUNTIME
+    export_dir = Path(tempfile.mkdtemp(prefix="fwbench-export-")) if exported else None
+
     def checkpoint(phase: str) -> None:
         result.phase = phase
         write_result(result_path, result)
@@ -214,24 +222,28 @@ def measure(spec: WorkerSpec, result_path: str) -> WorkerResult:
         with backend.device_scope(device):
             with phase_clock(timings, "build_s"):
                 batch_np = family.make_batch(config, cell["batch_size"], cell["seq_len"], seed)
-                workload = backend.build(family, config, batch_np, cell["mode"], cell["phase"], device, seed,
-                                         variant)
-            result.params = workload.params
+                if export_dir is None:
+                    workload = backend.build(family, config, batch_np, cell["mode"], cell["phase"], device, seed,
+                                             variant)
+                else:
+                    workload = build_exported(backend, family, config, batch_np, cell, seed, export_dir)
+            result.params, result.parity = workload.params, workload.parity
             result.onednn = backend.onednn_enabled()
+            sync = workload.sync or backend.sync
             backend.reset_device_peak()
             _fault("build")
             checkpoint("first_step")
             gc.collect()
             first: list[float] = []
-            time_steps(workload.step, backend.sync, 1, first)
+            time_steps(workload.step, sync, 1, first)
             timings["first_step_s"] = first[0] / 1000.0
             result.compile_cache_state = backend.compile_cache_state()
             _fault("first_step")
             checkpoint("warmup")
-            timings["warmup_s"] = time_steps(workload.step, backend.sync, spec.warmup, result.steps["warmup_ms"])
+            timings["warmup_s"] = time_steps(workload.step, sync, spec.warmup, result.steps["warmup_ms"])
             checkpoint("measured")
             gc.collect()
-            timings["measured_s"] = time_steps(workload.step, backend.sync, spec.steps, result.steps["measured_ms"])
+            timings["measured_s"] = time_steps(workload.step, sync, spec.steps, result.steps["measured_ms"])
         result.status = "ok"
         result.phase = "done"
     except BaseException as exc:  # noqa: BLE001 -- every failure becomes a record
@@ -244,6 +256,8 @@ def measure(spec: WorkerSpec, result_path: str) -> WorkerResult:
             result.device_peak_mb = None
         result.final = True
         write_result(result_path, result)
+        if export_dir is not None:
+            shutil.rmtree(export_dir, ignore_errors=True)
     return result
 
 

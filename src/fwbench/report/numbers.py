@@ -17,7 +17,8 @@ from fwbench.figures import common as F
 from fwbench.figures.data import FigureData
 from fwbench.report import fmt
 from fwbench.report.reproduction import reproduction_numbers, sizing_numbers
-from fwbench.report.tables import claims_main, layer_ablation_main, speed_comparisons
+from fwbench.report.tables import (candidate_label, claims_main, layer_ablation_main, runtime_value, speed_comparisons,
+                                   which_runtime_groups)
 from fwbench.stats.accuracy import rerun_agreement
 from fwbench.stats.claims import VERDICTS
 from fwbench.stats.reproducibility import UNTESTABLE
@@ -284,12 +285,31 @@ def layer_numbers(data: FigureData) -> dict[str, Any]:
     return {"sentences": sentences, "n_claims": str(len(sentences)), "n_survive": str(survive)}
 
 
+def runtime_numbers(data: FigureData) -> dict[str, Any]:
+    """One sentence per inference workload of the which_runtime table: the fastest way to serve it and the
+    ones tied with it."""
+    sentences = []
+    for workload, candidates in which_runtime_groups(data.which_runtime):
+        best = candidates[0]
+        tied = [candidate_label(r) for r in candidates[1:] if r["tied_with_fastest"]]
+        text = (f"{workload['model']}-{workload['size']} at batch {workload['batch_size']} ({workload['scenario']}): "
+                f"fastest {candidate_label(best)}, {runtime_value(best)}")
+        text += f"; tied with it: {', '.join(tied)}" if tied else "; no other candidate is tied with it"
+        if len(candidates) > 1:
+            slowest = candidates[-1]
+            text += (f"; the slowest, {candidate_label(slowest)}, is ×{fmt.num(slowest['ratio_to_fastest'])} "
+                     f"[{fmt.num(slowest['ratio_low'])}, {fmt.num(slowest['ratio_high'])}]")
+        sentences.append(text + ".")
+    return {"sentences": sentences, "n_workloads": str(len(sentences))}
+
+
 def compute_numbers(data: FigureData) -> dict[str, Any]:
     """All numbers of the paper in one JSON-ready dict."""
     return {"dataset": dataset_numbers(data), "protocol": protocol_numbers(data), "speed": speed_numbers(data),
             **fastest_numbers(data), **cost_numbers(data), "claims": {**claim_numbers(data), **fragile_numbers(data)},
             "accuracy": accuracy_numbers(data), "reproduction": reproduction_numbers(data),
-            "sizing": sizing_numbers(data), "layer": layer_numbers(data), "scope": _scope_note(data)}
+            "sizing": sizing_numbers(data), "layer": layer_numbers(data),
+            "runtimes": runtime_numbers(data), "scope": _scope_note(data)}
 
 
 def _scope_note(data: FigureData) -> str:

@@ -233,8 +233,49 @@ def layer_ablation_table(data: FigureData) -> dict[str, Any]:
                      "one framework has is compared with the other framework's standard model")
 
 
+def which_runtime_groups(table: pl.DataFrame) -> list[tuple[dict[str, Any], list[dict[str, Any]]]]:
+    """The which_runtime table's main scope as (workload, candidates by rank), in a fixed order."""
+    if F.require(table, ["system_id", "model", "batch_size", "scenario", "rank", "runtime"], "which_runtime"):
+        return []
+    table = F.main_scope(table).sort("model", "size", "batch_size", "seq_len", "threads", "rank", "cell_id")
+    keys = ["model", "size", "batch_size", "seq_len", "threads", "scenario"]
+    return [(dict(zip(keys, key)), group.to_dicts())
+            for key, group in table.group_by(keys, maintain_order=True)]
+
+
+def candidate_label(row: dict[str, Any]) -> str:
+    return f"{row['framework']} {row['runtime'] if row['runtime'] != C.NATIVE_RUNTIME else row['mode']}"
+
+
+def runtime_value(row: dict[str, Any]) -> str:
+    """p99 latency in ms (latency) or samples/s (throughput), with its CI."""
+    if row["scenario"] == "latency":
+        return f"p99 {fmt.ci(row['median'], row['median_low'], row['median_high'])} ms"
+    batch = row["batch_size"] * 1000.0
+    return f"{fmt.ci(batch / row['median'], batch / row['median_high'], batch / row['median_low'])} samples/s"
+
+
+def which_runtime_table(data: FigureData) -> dict[str, Any]:
+    """Per inference workload (main scope): the fastest framework/runtime with its value and CI, the
+    candidates tied with it, and how much slower the slowest is."""
+    rows = []
+    for workload, candidates in which_runtime_groups(data.which_runtime):
+        best, slowest = candidates[0], candidates[-1]
+        tied = [candidate_label(r) for r in candidates[1:] if r["tied_with_fastest"]]
+        rows.append([f"{workload['model']}-{workload['size']}", str(workload["batch_size"]), workload["scenario"],
+                     candidate_label(best), runtime_value(best), ", ".join(tied) or "none",
+                     f"{candidate_label(slowest)} ×{fmt.num(slowest['ratio_to_fastest'])}" if len(candidates) > 1
+                     else "–", str(len(candidates))])
+    return fmt.table(["model", "batch", "scenario", "fastest", "value [95% CI]", "tied with it", "slowest",
+                      "candidates"], rows,
+                     "no which_runtime table: no inference runtime measured" if not rows else
+                     "tied = the 95% CI of the ratio to the fastest reaches 1; runtime = exported from torch eager / "
+                     "TF function and gated on parity")
+
+
 def compute_tables(data: FigureData) -> dict[str, dict[str, Any]]:
     return {"systems": systems_table(data), "grid": grid_table(data), "results": results_table(data),
             "exclusions": exclusions_table(data), "claims": claims_table(data), "campaigns": campaigns_table(data),
             "reproducibility": reproducibility_table(data), "sensitivity": sensitivity_table(data),
-            "break_even": break_even_table(data), "layer_ablation": layer_ablation_table(data)}
+            "break_even": break_even_table(data), "layer_ablation": layer_ablation_table(data),
+            "which_runtime": which_runtime_table(data)}

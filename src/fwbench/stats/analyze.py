@@ -29,6 +29,7 @@ from fwbench.stats.machine_flags import machine_flags
 from fwbench.stats.outliers import tukey_outliers
 from fwbench.stats.protocol_sizing import accuracy_seconds, size_protocol
 from fwbench.stats.sensitivity import fragile, sensitivity
+from fwbench.stats.which_runtime import which_runtime
 from fwbench.stats.reproducibility import analyze_campaigns, variance_components, with_campaign_verdicts
 
 REQUIRED_RUN_COLUMNS: tuple[str, ...] = (
@@ -66,6 +67,8 @@ class Analysis:
     break_even: pl.DataFrame = field(default_factory=pl.DataFrame)
     #: CNN/LSTM framework claims per model family and implementation variant (fwbench.stats.layer_ablation)
     layer_ablation: pl.DataFrame = field(default_factory=pl.DataFrame)
+    #: per inference workload: the fastest framework/mode/runtime and those tied with it (fwbench.stats.which_runtime)
+    which_runtime: pl.DataFrame = field(default_factory=pl.DataFrame)
     #: accuracy_final, accuracy_equivalence, accuracy_time_to_target (empty without accuracy runs)
     accuracy: dict[str, pl.DataFrame] = field(default_factory=dict)
 
@@ -123,6 +126,7 @@ def analyze(runs: pl.DataFrame, steps: pl.DataFrame, claims: list[Claim] | None 
         break_even=break_even_table(per_run, steps_by_run, seed=seed, n_resamples=n_resamples),
         layer_ablation=layer_ablation(claims, per_run, steps_by_run, seed=seed, n_resamples=n_resamples,
                                       margin=margin),
+        which_runtime=which_runtime(per_run, seed=seed, n_resamples=n_resamples),
         accuracy=accuracy,
     )
 

@@ -21,7 +21,7 @@ import polars as pl
 
 from fwbench import constants as C
 from fwbench.stats.comparisons import Comparisons, compare
-from fwbench.stats.metrics import KEY_FIELDS, in_scope, scopes, with_variant
+from fwbench.stats.metrics import KEY_FIELDS, in_scope, scopes, with_cell_defaults
 
 #: Fewest selection-half runs with a steady state for a mode to be a candidate.
 MIN_SELECTION_RUNS = 2
@@ -63,7 +63,7 @@ def choose_modes(selection: pl.DataFrame) -> dict[tuple[str, tuple, str], str]:
     """Per scope, workload and framework: the candidate mode with the lowest median step time."""
     candidates = pl.any_horizontal([(pl.col("framework") == f) & pl.col("mode").is_in(list(modes))
                                     for f, modes in C.BEST_OF_MODES.items()])
-    usable = with_variant(selection).filter(candidates & pl.col("step_ms").is_not_null())
+    usable = with_cell_defaults(selection).filter(candidates & pl.col("step_ms").is_not_null())
     chosen: dict[tuple[str, tuple, str], str] = {}
     for scope in scopes(selection):
         medians = (in_scope(usable, scope).group_by([*KEY_FIELDS, "framework", "mode"])

@@ -12,7 +12,7 @@ from collections import Counter
 import polars as pl
 
 from fwbench.stats.bootstrap import N_RESAMPLES, SEED, median_ci
-from fwbench.stats.metrics import CELL_FIELDS, in_scope, scopes
+from fwbench.stats.metrics import CELL_FIELDS, LATENCY_COLUMNS, in_scope, scopes
 
 # column in the run table -> prefix of the cell_stats columns
 SUMMARIES: dict[str, str] = {
@@ -23,6 +23,7 @@ SUMMARIES: dict[str, str] = {
     "peak_rss_above_import_mb": "peak_rss_above_import_mb",
     "peak_rss_mb": "peak_rss_mb",
     "device_peak_mb": "device_peak_mb",
+    **{column: column for column in LATENCY_COLUMNS},
 }
 
 
@@ -51,6 +52,7 @@ def cell_stats(runs: pl.DataFrame, *, seed: int = SEED, n_resamples: int = N_RES
                 "failed_statuses": ", ".join(sorted({s for s in status if s != "ok"})) or None,
             }
             for column, prefix in SUMMARIES.items():
-                row.update(_summary(prefix, group.get_column(column).drop_nulls().to_list(), seed, n_resamples))
+                values = group.get_column(column).drop_nulls().to_list() if column in group.columns else []
+                row.update(_summary(prefix, values, seed, n_resamples))
             rows.append(row)
     return pl.DataFrame(rows, infer_schema_length=None)

@@ -57,7 +57,8 @@ CONTRASTS: tuple[str, ...] = ("defaults", "best-of", "all-pairs", "as-stated")
 VERDICTS: tuple[str, ...] = ("supported", "contradicted", "direction holds, size not", "inconclusive",
                              "depends on the cell", "not testable here", "not reproducible")
 _STRING_FILTERS = {"model": C.MODELS, "size": tuple(sorted({s for v in C.SIZES.values() for s in v})),
-                   "phase": C.PHASES, "device": C.DEVICES, "dtype": C.DTYPES, "variant": C.ALL_VARIANTS}
+                   "phase": C.PHASES, "device": C.DEVICES, "dtype": C.DTYPES, "variant": C.ALL_VARIANTS,
+                   "runtime": C.ALL_RUNTIMES}
 _INT_FILTERS = ("batch_size", "seq_len", "threads")
 _CLAIM_KEYS = {"id", "text", "source", "tests", "metric", "contrast", "a", "b", "filter", "threshold", "requires",
                "note"}
@@ -350,10 +351,12 @@ class Evidence:
 
 
 def _passes(claim: Claim, row: dict[str, Any]) -> bool:
-    """Whether a cell or comparison row is one the claim reads; without a `variant` filter, only the
-    standard models (an implementation variant answers "framework or layer?", fwbench.stats.layer_ablation)."""
-    if "variant" not in claim.filter and row.get("variant", C.STANDARD_VARIANT) != C.STANDARD_VARIANT:
-        return False
+    """Whether a cell or comparison row is one the claim reads; without a `variant` (`runtime`) filter, only
+    the standard models (an implementation variant answers "framework or layer?", fwbench.stats.layer_ablation)
+    run natively (exported runtimes answer "which runtime?")."""
+    for key, default in (("variant", C.STANDARD_VARIANT), ("runtime", C.NATIVE_RUNTIME)):
+        if key not in claim.filter and row.get(key, default) != default:
+            return False
     for key, allowed in claim.filter.items():
         value = row[key]
         if allowed == LARGEST:

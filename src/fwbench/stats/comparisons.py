@@ -29,7 +29,7 @@ from fwbench import constants as C
 from fwbench.constants import EQUIVALENCE_MARGIN
 from fwbench.stats.bootstrap import (CAMPAIGN_LEVEL, CAMPAIGN_LEVEL_MIN, HIERARCHICAL, N_RESAMPLES, SEED, TWO_SAMPLE,
                                      campaign_medians, center, hierarchical_medians, ratio_from_medians, run_medians)
-from fwbench.stats.metrics import KEY_FIELDS, METRICS, Metric, in_scope, scopes, with_variant
+from fwbench.stats.metrics import KEY_FIELDS, METRICS, Metric, in_scope, scopes, with_cell_defaults
 from fwbench.stats.multiple import bh_adjust
 
 ALPHA = 0.05
@@ -172,7 +172,7 @@ def compare(
     or the trimmed mean as a sensitivity reading (fwbench.stats.bootstrap.center); the columns keep
     their names (median_a, median_b)."""
     rows, reps = [], {}
-    runs = with_variant(runs)
+    runs = with_cell_defaults(runs)
     cell_cols = ["cell_id", "framework", "mode", *KEY_FIELDS]
     for scope in scopes(runs):
         table = in_scope(runs, scope)
@@ -230,7 +230,7 @@ def empty_table() -> pl.DataFrame:
     """The comparisons schema with no rows (a dataset with a single framework/mode per key)."""
     s, f, i, b = pl.String, pl.Float64, pl.Int64, pl.Boolean
     key_types = {"model": s, "size": s, "phase": s, "batch_size": i, "seq_len": i, "device": s,
-                 "threads": i, "dtype": s, "variant": s}
+                 "threads": i, "dtype": s, "variant": s, "runtime": s}
     schema = {"comparison_id": s, "system_id": s, "metric": s, "unit": s, "kind": s,
               **{k: key_types[k] for k in KEY_FIELDS},
               "framework_a": s, "mode_a": s, "cell_id_a": s, "framework_b": s, "mode_b": s, "cell_id_b": s,

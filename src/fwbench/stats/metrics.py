@@ -18,6 +18,7 @@ from fwbench import constants as C
 from fwbench.cells import Cell
 from fwbench.stats.steady_state import detect_steady_state
 
+LATENCY_COLUMNS: tuple[str, ...] = tuple(f"p{q}_ms" for q in C.LATENCY_PERCENTILES)
 CELL_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Cell))
 KEY_FIELDS: tuple[str, ...] = tuple(f for f in CELL_FIELDS if f not in ("framework", "mode"))
 POOLED = "pooled"
@@ -86,11 +87,11 @@ def steady_steps(steps: pl.DataFrame, steady: pl.DataFrame) -> dict[str, np.ndar
             steady.filter(pl.col("ok")).select("run_id", "steady_start").iter_rows()}
 
 
-def with_variant(runs: pl.DataFrame) -> pl.DataFrame:
-    """Runs with a `variant` column: frames made before implementation variants hold standard models."""
-    if "variant" in runs.columns:
-        return runs
-    return runs.with_columns(pl.lit(C.STANDARD_VARIANT).alias("variant"))
+def with_cell_defaults(runs: pl.DataFrame) -> pl.DataFrame:
+    """Runs with `variant` and `runtime` columns: frames made before them hold standard models run natively."""
+    defaults = {"variant": C.STANDARD_VARIANT, "runtime": C.NATIVE_RUNTIME}
+    missing = [pl.lit(value).alias(name) for name, value in defaults.items() if name not in runs.columns]
+    return runs.with_columns(missing) if missing else runs
 
 
 def run_table(runs: pl.DataFrame, steady: pl.DataFrame) -> pl.DataFrame:
@@ -98,7 +99,7 @@ def run_table(runs: pl.DataFrame, steady: pl.DataFrame) -> pl.DataFrame:
     ok = pl.col("status") == "ok"
     if "compile_cache_state" not in runs.columns:
         runs = runs.with_columns(pl.lit("none").alias("compile_cache_state"))
-    runs = with_variant(runs)
+    runs = with_cell_defaults(runs)
     warm = pl.col("compile_cache_state") == "warm"
     return (
         runs.join(steady.select("run_id", pl.col("ok").alias("steady_ok"), pl.col("reason").alias("excluded_reason"),
@@ -109,7 +110,8 @@ def run_table(runs: pl.DataFrame, steady: pl.DataFrame) -> pl.DataFrame:
             pl.when(ok & warm).then(pl.col("first_step_s").cast(pl.Float64)).otherwise(None)
             .alias("first_step_warm_s"),
             *[pl.when(ok).then(pl.col(c).cast(pl.Float64)).otherwise(None).alias(c)
-              for c in ("peak_rss_above_import_mb", "peak_rss_mb", "device_peak_mb")],
+              for c in ("peak_rss_above_import_mb", "peak_rss_mb", "device_peak_mb", *LATENCY_COLUMNS)
+              if c in runs.columns],
         )
         .with_columns((pl.col("batch_size") * 1000.0 / pl.col("step_ms")).alias("throughput_sps"))
     )

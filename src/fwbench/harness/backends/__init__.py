@@ -20,10 +20,13 @@ _MODULES: dict[str, str] = {
 
 @dataclass
 class Workload:
-    """A built cell: `step()` runs one train or infer step and returns the loss or outputs."""
+    """A built cell: `step()` runs one train or infer step and returns the loss or outputs. An exported
+    runtime (fwbench.harness.exported) brings its own `sync` and the result of its parity gate."""
 
     step: Callable[[], Any]
     params: int
+    sync: Callable[[Any], None] | None = None
+    parity: dict[str, float] | None = None
 
 
 class Backend(Protocol):
