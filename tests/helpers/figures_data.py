@@ -53,6 +53,8 @@ def build_db(root: Path, name: str, *, two_hosts: bool = True, resamples: int = 
                     step["tensorflow"] * 0.1,
                 base_cell(framework="tensorflow", mode="function", phase="infer", batch_size=1, runtime="litert"):
                     step["tensorflow"] * 0.1}
+    runtimes |= {base_cell(phase="infer", batch_size=128, runtime=r): step["torch"] * 2 * f
+                 for r, f in (("native", 1.0), ("onnxruntime", 0.5))}  # the throughput scenario
     write_dataset(raw, runtimes, reps=4, seed=seed + 30, grid_name="runtimes", first_step_s=0.8)
     # accuracy track (C08): equal accuracies in A, a 5-point gap in B
     write_accuracy_dataset(raw, {"torch": 0.9, "tensorflow": 0.9 if name == "A" else 0.85}, seeds=4)

@@ -18,12 +18,19 @@ LATENCY_TITLE = "Request latency per runtime (batch 1)"
 THROUGHPUT_TITLE = "Throughput per runtime (large batches)"
 
 
+#: Smallest batch the throughput figure shows (MLPerf Offline-like; the which_runtime table has every batch).
+LARGE_BATCH = 128
+
+
 def _candidate(frame: pl.DataFrame) -> pl.DataFrame:
-    return frame.with_columns(candidate=pl.concat_str([pl.col("framework"), pl.col("runtime")], separator=" / "))
+    """'framework / runtime', or 'framework / mode' for the framework's own (native) modes."""
+    served_by = pl.when(pl.col("runtime") == C.NATIVE_RUNTIME).then(pl.col("mode")).otherwise(pl.col("runtime"))
+    return frame.with_columns(candidate=pl.concat_str([pl.col("framework"), served_by], separator=" / "))
 
 
 def latency(data: FigureData) -> F.Figure:
-    need = ["model", "phase", "batch_size", "framework", "runtime", *[f"p{q}_ms_median" for q in C.LATENCY_PERCENTILES]]
+    need = ["model", "phase", "batch_size", "framework", "mode", "runtime",
+            *[f"p{q}_ms_median" for q in C.LATENCY_PERCENTILES]]
     why = F.require(data.cell_stats, need, "cell_stats")
     if why:
         return F.placeholder(LATENCY_TITLE, why)
@@ -53,13 +60,16 @@ def latency(data: FigureData) -> F.Figure:
 
 
 def throughput(data: FigureData) -> F.Figure:
-    need = ["scenario", "model", "batch_size", "framework", "runtime", "throughput_sps", "median_low", "median_high"]
+    need = ["scenario", "model", "batch_size", "framework", "mode", "runtime", "throughput_sps", "median_low",
+            "median_high"]
     why = F.require(data.which_runtime, need, "which_runtime")
     if why:
         return F.placeholder(THROUGHPUT_TITLE, why)
-    frame = F.main_scope(data.which_runtime).filter(pl.col("scenario") == "throughput")
+    frame = F.main_scope(data.which_runtime).filter((pl.col("scenario") == "throughput")
+                                                    & (pl.col("batch_size") >= LARGE_BATCH))
     if frame.height == 0:
-        return F.placeholder(THROUGHPUT_TITLE, "no inference workload above batch 1 in the which_runtime table")
+        return F.placeholder(THROUGHPUT_TITLE, f"no inference workload at batch {LARGE_BATCH} or more in the "
+                                               "which_runtime table (workflow/grids/runtimes.yaml measures them)")
     frame = _candidate(frame).with_columns(
         workload=pl.concat_str([pl.col("model"), pl.lit(" batch "), pl.col("batch_size").cast(pl.String)]),
         low=pl.col("batch_size") * 1000.0 / pl.col("median_high"),
