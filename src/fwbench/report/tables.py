@@ -78,7 +78,9 @@ def _vals(frame: pl.DataFrame, column: str) -> str:
 
 
 def results_table(data: FigureData) -> dict[str, Any]:
-    stats = F.main_scope(data.cell_stats)
+    """Per cell of a standard model run natively (variants and runtimes have their own sections and
+    tables: a row is labelled by model, size, phase and framework/mode only)."""
+    stats = F.main_scope(F.standard(data.cell_stats))
     need = ["model", "size", "phase", "framework", "mode", "throughput_sps_median", "n_runs", "n_ok"]
     if F.require(stats, need, "cell_stats"):
         return fmt.table(["cell"], [], "no cell statistics")
@@ -98,7 +100,9 @@ def results_table(data: FigureData) -> dict[str, Any]:
                      fmt.num(r.get("first_step_s_median")), fmt.num(r.get("peak_rss_above_import_mb_median")),
                      f"{r['n_ok']}/{r['n_runs']}", r.get("n_excluded", 0)])
     return fmt.table(["model", "size", "phase", *extra, "framework/mode", "samples/s median [95% CI]",
-                   "first step (s)", "peak RSS above import (MB)", "ok/runs", "excluded"], rows)
+                   "first step (s)", "peak RSS above import (MB)", "ok/runs", "excluded"], rows,
+                     "standard models in the frameworks' own modes; implementation variants and exported runtimes "
+                     "are in the sections 'Framework or layer?' and 'Which runtime?'")
 
 
 def exclusions_table(data: FigureData) -> dict[str, Any]:
