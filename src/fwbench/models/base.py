@@ -82,6 +82,11 @@ class ModelFamily(ABC, Generic[ConfigT]):
         """Analytic forward FLOPs per sample: matmul/conv multiply-adds count 2, elementwise ops 0."""
 
 
+def model_inputs(batch: dict[str, Any]) -> dict[str, Any]:
+    """Every batch key but LABELS: the model's named inputs (numpy arrays or framework tensors)."""
+    return {key: value for key, value in batch.items() if key != LABELS}
+
+
 def rng(seed: int) -> np.random.Generator:
     return np.random.default_rng(seed)
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from fwbench.models.base import IMAGES, LABELS, keras_module
+from fwbench.models.base import IMAGES, LABELS, keras_module, model_inputs
 
 LEARNING_RATE = 0.01
 MOMENTUM = 0.9
@@ -50,10 +50,6 @@ def to_tf(batch_np: dict[str, np.ndarray], device: str) -> dict[str, Any]:
         return {key: tf.identity(tf.convert_to_tensor(value)) for key, value in batch_np.items()}
 
 
-def _inputs(batch: dict[str, Any]) -> dict[str, Any]:
-    return {key: value for key, value in batch.items() if key != LABELS}
-
-
 def torch_loss(logits: Any, labels: Any) -> Any:
     import torch.nn.functional as F
 
@@ -88,7 +84,7 @@ def torch_train_step(model: Any, optimizer: Any, batch: dict[str, Any]) -> Any:
     """Forward, loss, backward, optimizer step; returns the loss tensor (not synchronised)."""
     model.train()
     optimizer.zero_grad(set_to_none=True)
-    loss = torch_loss(model(**_inputs(batch)), batch[LABELS])
+    loss = torch_loss(model(**model_inputs(batch)), batch[LABELS])
     loss.backward()
     optimizer.step()
     return loss
@@ -99,7 +95,7 @@ def tf_train_step(model: Any, optimizer: Any, batch: dict[str, Any]) -> Any:
     import tensorflow as tf
 
     with tf.GradientTape() as tape:
-        loss = tf_loss(model(_inputs(batch), training=True), batch[LABELS])
+        loss = tf_loss(model(model_inputs(batch), training=True), batch[LABELS])
     variables = model.trainable_variables
     optimizer.apply(tape.gradient(loss, variables), variables)
     return loss
@@ -111,12 +107,12 @@ def torch_infer_step(model: Any, batch: dict[str, Any]) -> Any:
 
     model.eval()
     with torch.inference_mode():
-        return model(**_inputs(batch))
+        return model(**model_inputs(batch))
 
 
 def tf_infer_step(model: Any, batch: dict[str, Any]) -> Any:
     """Forward with training=False; returns the logits."""
-    return model(_inputs(batch), training=False)
+    return model(model_inputs(batch), training=False)
 
 
 def count_params_torch(model: Any) -> int:

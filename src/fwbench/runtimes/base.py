@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from fwbench.models.base import LABELS
+from fwbench.models.base import model_inputs
 
 # The eager-model parity rule of tests/helpers/parity.py (OUT_RTOL): an exported model must give the
 # eager model's logits within PARITY_RTOL * max(1, max|logits|), or its timings measure another function.
@@ -115,11 +115,6 @@ def parity_gate(reference: np.ndarray, candidate: np.ndarray, rtol: float = PARI
         return Parity(float("inf"), tolerance, False)
     diff = float(np.abs(candidate - reference).max()) if reference.size else 0.0
     return Parity(diff, tolerance, bool(diff <= tolerance))
-
-
-def model_inputs(batch_np: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Every batch key but LABELS: the model's named inputs."""
-    return {key: value for key, value in batch_np.items() if key != LABELS}
 
 
 def versions(*packages: str) -> dict[str, str | None]:

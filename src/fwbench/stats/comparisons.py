@@ -102,7 +102,7 @@ def comparison_pairs(cells: pl.DataFrame) -> list[tuple[dict, dict, str]]:
     return pairs
 
 
-def _seed(seed: int, key: str) -> int:
+def key_seed(seed: int, key: str) -> int:
     return seed ^ zlib.crc32(key.encode())
 
 
@@ -141,7 +141,7 @@ class CellData:
         key = (cell_id, metric.name)
         if key not in self._reps:
             ids, values = self.values[key]
-            rng = np.random.default_rng(_seed(self.seed, f"{self.scope}:{metric.name}:{cell_id}"))
+            rng = np.random.default_rng(key_seed(self.seed, f"{self.scope}:{metric.name}:{cell_id}"))
             if self.campaign_level(cell_id, metric):
                 units = [self.steps[r] for r in ids] if metric.hierarchical else list(values)
                 by_campaign: dict[str, list] = {}

@@ -33,12 +33,12 @@ import numpy as np
 import polars as pl
 
 from fwbench.stats.bootstrap import center
+from fwbench.stats.reproducibility import UNTESTABLE
 from fwbench.stats.claims import Claim, Evidence, evaluate_claims
 from fwbench.stats.comparisons import compare
 from fwbench.stats.metrics import measured_steps, run_table, steady_steps
 
 PRIMARY = "primary"
-UNTESTABLE = "not testable here"
 VARIANTS: tuple[str, ...] = ("all-pairs", "best-of", "no exclusions", "start -1 step", "start +1 step",
                              "trimmed mean", "total peak RSS", "unpaired", "target 90%")
 TARGET_VARIANT = 0.90

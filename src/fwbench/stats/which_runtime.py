@@ -11,14 +11,13 @@ MIN_RUNS usable runs. The fastest has the lowest median; another candidate is ti
 from __future__ import annotations
 
 import math
-import zlib
 
 import numpy as np
 import polars as pl
 
 from fwbench import constants as C
 from fwbench.stats.bootstrap import TWO_SAMPLE, ratio_from_medians, run_medians
-from fwbench.stats.comparisons import MIN_RUNS
+from fwbench.stats.comparisons import MIN_RUNS, key_seed
 from fwbench.stats.metrics import in_scope, scopes
 
 #: scenario -> (per-run column, what it measures)
@@ -36,7 +35,7 @@ def scenario_of(batch_size: int) -> str:
 
 
 def _replicates(values: np.ndarray, key: str, seed: int, n_resamples: int) -> np.ndarray:
-    rng = np.random.default_rng(seed ^ zlib.crc32(key.encode()))
+    rng = np.random.default_rng(key_seed(seed, key))
     return run_medians(values, n_resamples, rng)
 
 
