@@ -1,15 +1,18 @@
 """The contract every model family meets, so the harness and the parity tests treat them alike.
 
-A family owns one config dataclass shared by both frameworks, a seeded synthetic batch made with
-numpy (identical bytes for PyTorch and TensorFlow), a builder per framework, a weight copy
-PyTorch -> TensorFlow (parity tests, accuracy track) and an analytic forward FLOP count.
-Each builder takes an implementation variant (constants.VARIANTS): the same function through
-another kernel or layout, parity-tested against the other framework's standard model.
-Framework imports stay inside methods: importing this package never imports torch or tensorflow.
+A family owns one config dataclass shared by every framework, a seeded synthetic batch made with
+numpy (identical bytes for PyTorch, TensorFlow and JAX), a builder per framework, weight copies
+PyTorch -> TensorFlow (parity tests, accuracy track) and PyTorch -> JAX (parity tests) and an
+analytic forward FLOP count.
+The torch and TensorFlow builders take an implementation variant (constants.VARIANTS; JAX has the
+standard model only): the same function through another kernel or layout, parity-tested against
+the other framework's standard model.
+Framework imports stay inside methods: importing this package never imports torch, tensorflow or jax.
 """
 
 from __future__ import annotations
 
+import importlib
 import os
 from abc import ABC, abstractmethod
 from typing import Any, Generic, TypeVar
@@ -76,6 +79,20 @@ class ModelFamily(ABC, Generic[ConfigT]):
     @abstractmethod
     def copy_torch_to_tf(self, torch_model: Any, tf_model: Any) -> None:
         """Overwrite the keras model's weights (and BatchNorm statistics) with the torch model's."""
+
+    def build_jax(self, config: ConfigT, seed: int) -> Any:
+        """A flax.nnx.Module (fwbench.models.flax_models.<family>.build) initialised from nnx.Rngs(seed): the
+        standard model only (constants.VARIANTS["jax"]); images NHWC, named inputs as the torch model's. The
+        Flax module is found by the family's name, so no family module imports flax (nor it them in a cycle)."""
+        return self._flax_module().build(config, seed)
+
+    def copy_torch_to_jax(self, torch_model: Any, jax_model: Any) -> None:
+        """Overwrite the Flax model's parameters (and BatchNorm statistics) with the torch model's
+        (ValueError naming the parameter on a shape mismatch, or the paths a copy misses)."""
+        self._flax_module().copy_torch(torch_model, jax_model)
+
+    def _flax_module(self) -> Any:
+        return importlib.import_module(f"fwbench.models.flax_models.{self.name}")
 
     @abstractmethod
     def flops_per_sample(self, config: ConfigT, seq_len: int) -> float:

@@ -52,7 +52,7 @@ _SIZES: dict[str, tuple[int, int]] = {
 }
 
 
-def _block_specs(config: CNNConfig) -> list[tuple[int, int, int]]:
+def block_specs(config: CNNConfig) -> list[tuple[int, int, int]]:
     """(in_channels, out_channels, stride) of every block, in order."""
     specs = []
     cin = config.width
@@ -93,7 +93,7 @@ def _torch_classes() -> Any:
             super().__init__()
             self.stem = nn.Conv2d(config.channels, config.width, 3, padding=1, bias=False)
             self.stem_bn = nn.BatchNorm2d(config.width, eps=config.bn_eps, momentum=config.bn_momentum)
-            self.blocks = nn.Sequential(*[BlockTorch(i, o, s, config) for i, o, s in _block_specs(config)])
+            self.blocks = nn.Sequential(*[BlockTorch(i, o, s, config) for i, o, s in block_specs(config)])
             self.fc = nn.Linear(config.stage_widths[-1], config.num_classes)
 
         def forward(self, images: torch.Tensor) -> torch.Tensor:
@@ -195,7 +195,7 @@ def _tf_classes() -> Any:
             self.stem = conv3x3(config.width, 1)
             self.stem_bn = bn(config, fused_bn)
             self.blocks = [BlockTF(i, o, s, config, fused_bn, name=f"block{k}")
-                           for k, (i, o, s) in enumerate(_block_specs(config))]
+                           for k, (i, o, s) in enumerate(block_specs(config))]
             self.fc = layers.Dense(config.num_classes)
 
         def call(self, inputs: dict[str, Any], training: Any = None) -> Any:
@@ -251,7 +251,7 @@ class CNNFamily(ImageFamily[CNNConfig]):
     def flops_per_sample(self, config: CNNConfig, seq_len: int = 0) -> float:
         side = config.image_size
         flops = 2.0 * side * side * 9 * config.channels * config.width  # stem
-        for cin, cout, stride in _block_specs(config):
+        for cin, cout, stride in block_specs(config):
             side_out = side // stride
             pixels = side_out * side_out
             flops += 2.0 * pixels * 9 * cin * cout + 2.0 * pixels * 9 * cout * cout

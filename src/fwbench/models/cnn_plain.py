@@ -51,7 +51,7 @@ _SIZES: dict[str, tuple[int, int]] = {  # width, hidden
 }
 
 
-def _conv_specs(config: CNNPlainConfig) -> list[tuple[int, int, int]]:
+def conv_specs(config: CNNPlainConfig) -> list[tuple[int, int, int]]:
     """(in_channels, out_channels, input side) of every conv, in order."""
     specs = []
     cin, side = config.channels, config.image_size
@@ -72,7 +72,7 @@ def _torch_classes() -> Any:
         def __init__(self, config: CNNPlainConfig) -> None:
             super().__init__()
             self.convs_per_stage = config.convs_per_stage
-            self.convs = nn.ModuleList(nn.Conv2d(i, o, 3, padding=1) for i, o, _ in _conv_specs(config))
+            self.convs = nn.ModuleList(nn.Conv2d(i, o, 3, padding=1) for i, o, _ in conv_specs(config))
             self.fc1 = nn.Linear(config.flat_features, config.hidden)
             self.fc2 = nn.Linear(config.hidden, config.num_classes)
 
@@ -98,7 +98,7 @@ def _tf_classes() -> Any:
             super().__init__(**kwargs)
             self.convs_per_stage = config.convs_per_stage
             self.convs = [layers.Conv2D(o, 3, padding="same", name=f"conv{k}")
-                          for k, (_, o, _) in enumerate(_conv_specs(config))]
+                          for k, (_, o, _) in enumerate(conv_specs(config))]
             self.pool = layers.MaxPooling2D(2, strides=2)
             self.flatten = layers.Flatten()
             self.fc1 = layers.Dense(config.hidden)
@@ -140,7 +140,7 @@ class CNNPlainFamily(ImageFamily[CNNPlainConfig]):
             assign(getattr(tf_model, name).bias, tensor_np(getattr(torch_model, name).bias))
 
     def flops_per_sample(self, config: CNNPlainConfig, seq_len: int = 0) -> float:
-        flops = sum(2.0 * side * side * 9 * cin * cout for cin, cout, side in _conv_specs(config))
+        flops = sum(2.0 * side * side * 9 * cin * cout for cin, cout, side in conv_specs(config))
         return flops + 2.0 * config.flat_features * config.hidden + 2.0 * config.hidden * config.num_classes
 
 
