@@ -81,7 +81,8 @@ def test_default_grid_keeps_its_promises() -> None:
     assert grid.repetitions >= 5
     # every family but the second CNN (cnn_plain: the ablation grid, within the 30-minute budget)
     assert {c.model for c in cells} == set(C.MODELS) - {"cnn_plain"}
-    assert {(c.framework, c.mode) for c in cells} == {(f, m) for f in C.FRAMEWORKS for m in C.MODES[f]}
+    # the claims' two frameworks in every mode (JAX and Keras: the frameworks grid, outside the 30-minute budget)
+    assert {(c.framework, c.mode) for c in cells} == {(f, m) for f in C.CLAIMS_FRAMEWORKS for m in C.MODES[f]}
     assert {c.phase for c in cells} == set(C.PHASES)
     assert {c.threads for c in cells} == {1, 2}
     assert {c.device for c in cells} == {"cpu"}
@@ -97,9 +98,9 @@ def test_ablation_grid_holds_what_the_layer_question_needs() -> None:
     grid = fwgrid.load_grid(C.ABLATION_GRID, cores=2)
     cells = [gc.cell for gc in fwgrid.expand_cells(grid, cores=2)]
     assert grid.repetitions >= 5
-    for framework, by_model in C.VARIANTS.items():
+    for framework in C.CLAIMS_FRAMEWORKS:
         for model in ("cnn", "lstm"):
-            for variant in by_model[model]:
+            for variant in C.VARIANTS[framework][model]:
                 assert any(c.framework == framework and c.model == model and c.variant == variant
                            and c.phase == "train" for c in cells), (framework, model, variant)
     assert {c.model for c in cells} == set(C.MODELS)
@@ -139,6 +140,33 @@ def test_gpu_grid_runs_cuda_cells() -> None:
     cells = [gc.cell for gc in fwgrid.expand_cells(fwgrid.load_grid("gpu", cores=2), cores=2)]
     assert {c.device for c in cells} == {"cuda"}
     assert {c.framework for c in cells} == set(C.FRAMEWORKS)
+    assert {c.backend for c in cells if c.framework == "keras"} == set(C.KERAS_BACKENDS)
+
+
+def test_frameworks_grid_sets_each_keras_backend_beside_its_native_framework() -> None:
+    """Issue 18: every Keras backend's training cells have the backend's own framework in the matching mode
+    (fwbench.stats.framework_contrasts.KERAS_LAYER_REFERENCE) on the same workloads, and JAX jit has torch eager
+    and TF function beside it."""
+    from fwbench.stats.framework_contrasts import KERAS_LAYER_REFERENCE
+
+    cells = [gc.cell for gc in fwgrid.expand_cells(fwgrid.load_grid("frameworks", cores=2), cores=2)]
+    present = {(c.framework, c.backend, c.mode, c.model) for c in cells}
+    keras = [(c.backend, c.mode, c.model) for c in cells if c.framework == "keras"]
+    assert {b for b, _, _ in keras} == set(C.KERAS_BACKENDS)
+    for backend, mode, model in keras:
+        assert (backend, C.NATIVE_BACKEND, KERAS_LAYER_REFERENCE[backend, mode], model) in present
+    for model in ("cnn", "lstm", "bert"):
+        assert {("jax", "jit"), ("torch", "eager"), ("tensorflow", "function")} <= {
+            (c.framework, c.mode) for c in cells if c.model == model}
+
+
+def test_a_backends_list_without_keras_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "g.yaml"
+    path.write_text("version: 1\nrepetitions: 1\nprotocol: {warmup: 1, steps: 2, timeout: 10}\ncells:\n"
+                    "  - frameworks: {torch: [eager]}\n    models: {cnn: [tiny]}\n    phases: [train]\n"
+                    "    threads: [1]\n    backends: [jax]\n")
+    with pytest.raises(fwgrid.GridError, match="backends"):
+        fwgrid.load_grid(path, cores=2)
 
 
 # --- schema ------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import yaml
 
+from fwbench import constants as C
 from fwbench import grid as fwgrid
 from fwbench import jobs as fwjobs
 from fwbench.grid_cli import estimate
@@ -95,10 +96,10 @@ def test_estimate_sums_measured_durations_and_overhead() -> None:
     grid = fwgrid.load_grid("smoke")
     cells = fwgrid.expand_cells(grid)
     n_accuracy = fwjobs.plan(grid).counts()["accuracy"]
-    records = _records(grid, {"torch": 4.0, "tensorflow": 7.0}) + _accuracy_records(grid, 20.0)
+    seconds = {"torch": 4.0, "tensorflow": 7.0, "jax": 5.0, "keras": 6.0}
+    records = _records(grid, seconds) + _accuracy_records(grid, 20.0)
     est = estimate(grid, records, overhead_s=0.5)
-    n_torch = sum(gc.cell.framework == "torch" for gc in cells)
-    expected = grid.repetitions * (n_torch * 4.5 + (len(cells) - n_torch) * 7.5) + n_accuracy * 20.5
+    expected = grid.repetitions * sum(seconds[gc.cell.framework] + 0.5 for gc in cells) + n_accuracy * 20.5
     assert est.seconds == pytest.approx(expected)
     assert (est.jobs, est.measured_cells, est.guessed_cells, est.unknown_cells) == (
         len(cells) * 2 + n_accuracy, len(cells) + n_accuracy, 0, 0)
@@ -107,7 +108,7 @@ def test_estimate_sums_measured_durations_and_overhead() -> None:
 def test_estimate_does_not_borrow_across_job_kinds() -> None:
     grid = fwgrid.load_grid("smoke")
     n_accuracy = fwjobs.plan(grid).counts()["accuracy"]
-    est = estimate(grid, _records(grid, {"torch": 4.0, "tensorflow": 7.0}), overhead_s=0.0)
+    est = estimate(grid, _records(grid, {fw: 4.0 for fw in C.FRAMEWORKS}), overhead_s=0.0)
     assert est.unknown_cells == n_accuracy  # speed runs say nothing about a training run's length
 
 

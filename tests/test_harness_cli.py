@@ -24,7 +24,7 @@ def _replace(args: list[str], option: str, value: str) -> list[str]:
 
 
 BAD = [
-    ("--framework", "jax", ["torch", "tensorflow"]),
+    ("--framework", "mxnet", ["torch", "tensorflow", "jax", "keras"]),
     ("--mode", "xla", ["eager", "compile"]),
     ("--model", "gpt", ["cnn", "lstm", "bert"]),
     ("--size", "mini", ["tiny", "small", "medium"]),

@@ -20,14 +20,23 @@ from fwbench.harness.worker import FAULT_ENV
 from fwbench.records import read_record
 
 SEQ = {"cnn": 0, "cnn_plain": 0, "lstm": 8, "bert": 8}
-FAST_MODES = [(fw, mode) for fw in C.FRAMEWORKS for mode in C.MODES[fw] if mode != "compile"]
+#: Every framework x Keras backend x mode but torch.compile (slow here: its own tests).
+FAST_MODES = [(fw, mode, backend) for fw in C.FRAMEWORKS for backend in C.BACKENDS[fw] for mode in C.MODES[fw]
+              if mode != "compile"]
+#: One mode of each framework (and of each Keras backend).
+FIRST_MODES = [(fw, C.MODES[fw][0], backend) for fw in C.FRAMEWORKS for backend in C.BACKENDS[fw]]
+
+
+def _ids(cases: list[tuple[str, str, str]]) -> list[str]:
+    return [f"{f}{'' if b == C.NATIVE_BACKEND else f'[{b}]'}-{m}" for f, m, b in cases]
 
 
 def _ctx(framework: str = "torch", mode: str = "eager", model: str = "cnn", phase: str = "train",
-         device: str = "cpu", timeout_s: float = 300, **kw: Any) -> RunContext:
-    cell = Cell(framework=framework, mode=mode, model=model, size="tiny", phase=phase, batch_size=2,
-                seq_len=SEQ[model], device=device, threads=1)
-    return RunContext(cell=cell, seed=0, warmup=1, steps=2, timeout_s=timeout_s, **kw)
+         device: str = "cpu", timeout_s: float = 300, backend: str = C.NATIVE_BACKEND, threads: int = 1,
+         size: str = "tiny", batch_size: int = 2, steps: int = 2, **kw: Any) -> RunContext:
+    cell = Cell(framework=framework, mode=mode, model=model, size=size, phase=phase, batch_size=batch_size,
+                seq_len=SEQ[model], device=device, threads=threads, backend=backend)
+    return RunContext(cell=cell, seed=0, warmup=1, steps=steps, timeout_s=timeout_s, **kw)
 
 
 def _assert_ok(record: dict[str, Any]) -> None:
@@ -45,21 +54,24 @@ def _assert_ok(record: dict[str, Any]) -> None:
 
 
 @pytest.mark.parametrize("model", C.MODELS)
-@pytest.mark.parametrize(("framework", "mode"), FAST_MODES, ids=[f"{f}-{m}" for f, m in FAST_MODES])
-def test_tiny_train_run_writes_an_ok_record(framework: str, mode: str, model: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize(("framework", "mode", "backend"), FAST_MODES, ids=_ids(FAST_MODES))
+def test_tiny_train_run_writes_an_ok_record(framework: str, mode: str, backend: str, model: str,
+                                            tmp_path: Path) -> None:
     out = tmp_path / "run.json"
-    run_cell(_ctx(framework, mode, model), out, log=None)
+    run_cell(_ctx(framework, mode, model, backend=backend), out, log=None)
     record = read_record(out)  # validates against the schema
     _assert_ok(record)
     assert record["compile_cache"] == {"state": "none", "dir": None}
 
 
-@pytest.mark.parametrize("framework", C.FRAMEWORKS)
-def test_tiny_infer_run_writes_an_ok_record(framework: str, tmp_path: Path) -> None:
-    mode = C.MODES[framework][0]
+@pytest.mark.parametrize(("framework", "mode", "backend"), FIRST_MODES, ids=_ids(FIRST_MODES))
+def test_tiny_infer_run_writes_an_ok_record(framework: str, mode: str, backend: str, tmp_path: Path) -> None:
     out = tmp_path / "run.json"
-    run_cell(_ctx(framework, mode, "lstm", phase="infer"), out, log=None)
-    _assert_ok(read_record(out))
+    run_cell(_ctx(framework, mode, "lstm", phase="infer", backend=backend), out, log=None)
+    record = read_record(out)
+    _assert_ok(record)
+    if framework == "keras":  # the worker really ran Keras on the cell's backend
+        assert record["system"]["framework_build"]["backend"] == backend
 
 
 @pytest.mark.slow
@@ -73,10 +85,10 @@ def test_torch_compile_run_records_cache_state(tmp_path: Path) -> None:
     assert record["compile_cache"] == {"state": "cold", "dir": str(cache)}
 
 
-@pytest.mark.parametrize("framework", C.FRAMEWORKS)
-def test_cuda_cell_without_gpu_is_skipped_with_reason(framework: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize(("framework", "mode", "backend"), FIRST_MODES, ids=_ids(FIRST_MODES))
+def test_cuda_cell_without_gpu_is_skipped_with_reason(framework: str, mode: str, backend: str, tmp_path: Path) -> None:
     out = tmp_path / "run.json"
-    run_cell(_ctx(framework, C.MODES[framework][0], device="cuda"), out, log=None)
+    run_cell(_ctx(framework, mode, device="cuda", backend=backend), out, log=None)
     record = read_record(out)
     assert record["status"] == "skipped"
     assert record["error"].startswith("no CUDA device:")
@@ -187,3 +199,23 @@ def test_a_runtime_that_cannot_convert_is_an_unsupported_record_with_its_error(t
     record = read_record(out)
     assert record["status"] == "unsupported"
     assert "RuntimeUnsupported: torchscript: injected test fault" in record["error"]
+
+
+def test_a_one_thread_jax_run_keeps_one_core_busy(tmp_path: Path) -> None:
+    """JAX has no thread setting: the worker pins the process to `threads` cores (limit_cpu_affinity). A jitted
+    small-CNN step is large enough for XLA to spread over every core it may use; the run's CPU time over its
+    wall time (the cores it kept busy) stays within one core plus scheduling noise."""
+    out = tmp_path / "run.json"
+    run_cell(_ctx("jax", "jit", "cnn", size="small", batch_size=32, steps=8), out, log=None)
+    record = read_record(out)
+    assert record["status"] == "ok", record["error"]
+    timings = record["timings"]
+    assert timings["measured_cpu_s"] / timings["measured_s"] <= 1.15, timings
+
+
+def test_limit_cpu_affinity_pins_to_the_lowest_cores() -> None:
+    code = ("import os; from fwbench.harness.environment import limit_cpu_affinity; "
+            "before = sorted(os.sched_getaffinity(0)); after = limit_cpu_affinity(1); "
+            "print(after == before[:1], limit_cpu_affinity(64) == after)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["True", "True"]

@@ -65,7 +65,7 @@ def test_a_grid_without_accuracy_section_plans_no_accuracy_job(tmp_path: Path) -
 
 def test_accuracy_defaults_come_from_constants(tmp_path: Path) -> None:
     jobs = fwjobs.plan(fwgrid.load_grid(grid_file(tmp_path, accuracy={}), cores=2)).accuracy
-    assert len(jobs) == C.ACCURACY_DEFAULT_SEEDS * len(C.FRAMEWORKS) * len(C.ACCURACY_DEFAULT_EPOCHS)
+    assert len(jobs) == C.ACCURACY_DEFAULT_SEEDS * len(C.CLAIMS_FRAMEWORKS) * len(C.ACCURACY_DEFAULT_EPOCHS)
     for job in jobs:
         c = job.cell
         assert (c.size, c.epochs, c.lr_schedule.base_lr) == (C.ACCURACY_DEFAULT_SIZE[c.model],

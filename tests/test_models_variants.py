@@ -24,7 +24,7 @@ from fwbench.models import training as T
 SKIPPED = (C.STANDARD_VARIANT, "no_onednn")
 VARIANT_CASES = [
     (framework, model, variant, C.SIZES[model][0])
-    for framework in C.FRAMEWORKS for model in C.MODELS for variant in C.VARIANTS[framework][model]
+    for framework in C.CLAIMS_FRAMEWORKS for model in C.MODELS for variant in C.VARIANTS[framework][model]
     if variant not in SKIPPED
 ] + [("tensorflow", "cnn", "fused_bn", "small"), ("tensorflow", "lstm", "hoisted_input", "small")]
 
@@ -54,7 +54,7 @@ def _ids(case: tuple[str, ...]) -> str:
 def test_every_variant_is_covered() -> None:
     """A variant added to constants.VARIANTS without a parity case fails here."""
     covered = {(f, m, v) for f, m, v, _ in VARIANT_CASES}
-    expected = {(f, m, v) for f in C.FRAMEWORKS for m in C.MODELS for v in C.VARIANTS[f][m] if v not in SKIPPED}
+    expected = {(f, m, v) for f in C.CLAIMS_FRAMEWORKS for m in C.MODELS for v in C.VARIANTS[f][m] if v not in SKIPPED}
     assert covered == expected
 
 
@@ -156,7 +156,7 @@ def test_lstm_variant_training_step_under_xla(variant: str) -> None:
     check_training_step(_pair("tensorflow", "lstm", variant, "tiny"), tf.function(T.tf_train_step, jit_compile=True))
 
 
-@pytest.mark.parametrize(("framework", "model"), [(f, m) for f in C.FRAMEWORKS for m in C.MODELS])
+@pytest.mark.parametrize(("framework", "model"), [(f, m) for f in C.CLAIMS_FRAMEWORKS for m in C.MODELS])
 def test_unknown_variant_names_allowed_ones(framework: str, model: str) -> None:
     family = get_family(model)
     build = family.build_torch if framework == "torch" else family.build_tf
@@ -164,7 +164,7 @@ def test_unknown_variant_names_allowed_ones(framework: str, model: str) -> None:
     allowed = ", ".join(C.VARIANTS[framework][model])
     with pytest.raises(ValueError, match=f"allowed: {allowed}$"):
         build(config, 0, "bogus")
-    other = next(f for f in C.FRAMEWORKS if f != framework)
+    other = next(f for f in C.CLAIMS_FRAMEWORKS if f != framework)
     for variant in set(C.VARIANTS[other][model]) - set(C.VARIANTS[framework][model]):  # another framework's
         with pytest.raises(ValueError, match=f"allowed: {allowed}$"):
             build(config, 0, variant)

@@ -2,8 +2,8 @@
 
 A cell id is a short hash of the canonical parameters, so editing a grid adds or removes cells
 without renaming any other; runs of the same cell from any grid or host share the id. The
-implementation `variant` and the inference `runtime` enter the hash only when they are not the
-defaults (standard, native), so the ids of cells measured before they existed stay what they were.
+implementation `variant`, the inference `runtime` and the Keras `backend` enter the hash only when they are
+not the defaults (standard, native, native), so the ids of cells measured before they existed stay what they were.
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ class Cell:
     dtype: str = "float32"
     variant: str = C.STANDARD_VARIANT
     runtime: str = C.NATIVE_RUNTIME
+    backend: str = C.NATIVE_BACKEND
 
     def __post_init__(self) -> None:
         validate_cell(self)
@@ -70,10 +71,11 @@ def check_fields(cls: type, data: dict[str, Any], source: str = "") -> str:
     return ", ".join(sorted(names))
 
 
-def check_choice(field: str, value: Any, allowed: tuple[str, ...]) -> None:
-    """Raise CellError unless value is one of `allowed` (shared by speed and accuracy cells)."""
+def check_choice(field: str, value: Any, allowed: tuple[str, ...], context: str = "") -> None:
+    """Raise CellError unless value is one of `allowed` (shared by speed and accuracy cells); `context` says
+    what the allowed values depend on (e.g. "for framework keras")."""
     if value not in allowed:
-        raise CellError(field, value, ", ".join(allowed))
+        raise CellError(field, value, ", ".join(allowed) + (f" ({context})" if context else ""))
 
 
 def check_positive(field: str, value: Any, allow_zero: bool = False) -> None:
@@ -97,6 +99,7 @@ def validate_cell(cell: Cell) -> None:
     check_positive("seq_len", cell.seq_len, allow_zero=cell.model in C.IMAGE_MODELS)
     check_variant(cell.framework, cell.model, cell.variant, cell.seq_len)
     check_runtime(cell)
+    check_choice("backend", cell.backend, C.BACKENDS[cell.framework], f"for framework {cell.framework}")
 
 
 def check_runtime(cell: Cell) -> None:
@@ -125,11 +128,16 @@ def check_variant(framework: str, model: str, variant: str, seq_len: int) -> Non
                                             "graph grows with every timestep)")
 
 
+#: Cell fields added after the first runs, with the value every earlier run implicitly had.
+DEFAULTED_FIELDS: dict[str, str] = {"variant": C.STANDARD_VARIANT, "runtime": C.NATIVE_RUNTIME,
+                                    "backend": C.NATIVE_BACKEND}
+
+
 def cell_id(cell: Cell) -> str:
-    """Stable 12-hex-digit id from the canonical JSON of the cell's parameters (without `variant`
-    when it is the standard model: ids from before variants stay valid)."""
+    """Stable 12-hex-digit id from the canonical JSON of the cell's parameters (without `variant`, `runtime`
+    and `backend` at their defaults: ids from before those fields existed stay valid)."""
     params = cell.to_dict()
-    for key, default in (("variant", C.STANDARD_VARIANT), ("runtime", C.NATIVE_RUNTIME)):
+    for key, default in DEFAULTED_FIELDS.items():
         if params[key] == default:
             del params[key]
     return short_hash(params)

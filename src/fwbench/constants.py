@@ -8,14 +8,26 @@ from __future__ import annotations
 
 SCHEMA_VERSION = 1
 
-FRAMEWORKS: tuple[str, ...] = ("torch", "tensorflow")
+# The claims compare torch and tensorflow (CLAIMS_FRAMEWORKS); jax (Flax NNX models) and keras (the project's
+# Keras 3 models driven by Keras's own compile/train_on_batch on a Keras `backend`) are measured beside them (issue 18).
+FRAMEWORKS: tuple[str, ...] = ("torch", "tensorflow", "jax", "keras")
+CLAIMS_FRAMEWORKS: tuple[str, ...] = ("torch", "tensorflow")
 MODES: dict[str, tuple[str, ...]] = {
     "torch": ("eager", "compile"),
     "tensorflow": ("eager", "function", "xla"),
+    "jax": ("eager", "jit"),
+    "keras": ("eager", "jit"),
 }
-# How each framework's users run it by default (Keras fit/predict wrap the step in tf.function):
+# How each framework's users run it by default (Keras fit/predict wrap the step in tf.function; JAX users jit):
 # the modes of a claim's `defaults` contrast (analysis/claims.yaml, fwbench.stats.claims).
-DEFAULT_MODES: dict[str, str] = {"torch": "eager", "tensorflow": "function"}
+DEFAULT_MODES: dict[str, str] = {"torch": "eager", "tensorflow": "function", "jax": "jit", "keras": "jit"}
+# The Keras 3 backend of a `keras` cell (KERAS_BACKEND, set before keras is imported); every other framework
+# runs itself (`native`). Like variant and runtime, the backend enters the cell id only when it is not native.
+NATIVE_BACKEND = "native"
+KERAS_BACKENDS: tuple[str, ...] = ("tensorflow", "jax", "torch")
+BACKENDS: dict[str, tuple[str, ...]] = {"torch": (NATIVE_BACKEND,), "tensorflow": (NATIVE_BACKEND,),
+                                        "jax": (NATIVE_BACKEND,), "keras": KERAS_BACKENDS}
+ALL_BACKENDS: tuple[str, ...] = (NATIVE_BACKEND, *KERAS_BACKENDS)
 # The modes a claim's `best-of` contrast chooses from, per cell (fwbench.stats.best_of): each framework's
 # modes that its users would pick for speed; TF eager never stands for TensorFlow (CLAIMS.md).
 BEST_OF_MODES: dict[str, tuple[str, ...]] = {"torch": ("eager", "compile"), "tensorflow": ("function", "xla")}
@@ -59,6 +71,8 @@ VARIANTS: dict[str, dict[str, tuple[str, ...]]] = {
         "lstm": (STANDARD_VARIANT, "hoisted_input", "unroll", "no_onednn"),
         "bert": (STANDARD_VARIANT, "no_onednn"),
     },
+    "jax": {model: (STANDARD_VARIANT,) for model in MODELS},
+    "keras": {model: (STANDARD_VARIANT,) for model in MODELS},
 }
 ALL_VARIANTS: tuple[str, ...] = tuple(dict.fromkeys(v for by_model in VARIANTS.values() for vs in by_model.values()
                                                     for v in vs))
@@ -83,6 +97,8 @@ NATIVE_RUNTIME = "native"
 RUNTIMES: dict[str, tuple[str, ...]] = {
     "torch": (NATIVE_RUNTIME, "torch_export", "torchscript", "onnxruntime"),
     "tensorflow": (NATIVE_RUNTIME, "savedmodel", "litert", "onnxruntime"),
+    "jax": (NATIVE_RUNTIME,),
+    "keras": (NATIVE_RUNTIME,),
 }
 ALL_RUNTIMES: tuple[str, ...] = tuple(dict.fromkeys(r for rs in RUNTIMES.values() for r in rs))
 #: Longest sequence the `unroll` variant accepts: the unrolled graph grows with every timestep.

@@ -64,6 +64,9 @@ class Block:
     #: inference runtimes (constants.RUNTIMES); an exported runtime adds cells only where it applies:
     #: phase infer, the framework's default mode, the standard model (fwbench.cells.check_runtime).
     runtimes: tuple[str, ...] = (C.NATIVE_RUNTIME,)
+    #: Keras 3 backends of the block's keras cells (None: every one of constants.KERAS_BACKENDS); other
+    #: frameworks run natively.
+    backends: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -229,7 +232,7 @@ def _accuracy(data: dict[str, Any] | None) -> AccuracySection | None:
         return None
     models = data.get("models", {model: {} for model in C.ACCURACY_DEFAULT_EPOCHS})
     return AccuracySection(
-        frameworks=tuple(data.get("frameworks", C.FRAMEWORKS)),
+        frameworks=tuple(data.get("frameworks", C.CLAIMS_FRAMEWORKS)),
         models={model: AccuracyModel(size=(options or {}).get("size", C.ACCURACY_DEFAULT_SIZE[model]),
                                      epochs=int((options or {}).get("epochs", C.ACCURACY_DEFAULT_EPOCHS[model])),
                                      lr=float((options or {}).get("lr", C.ACCURACY_DEFAULT_LR[model])))
@@ -259,6 +262,7 @@ def _parse(data: dict[str, Any], path: Path, cores: int) -> Grid:
                 dtypes=tuple(raw.get("dtypes", ("float32",))),
                 variants=tuple(raw.get("variants", (C.STANDARD_VARIANT,))),
                 runtimes=tuple(raw.get("runtimes", (C.NATIVE_RUNTIME,))),
+                backends=tuple(raw["backends"]) if "backends" in raw else None,
                 protocol=_protocol(raw.get("protocol", {}), protocol),
             )
         )
@@ -327,6 +331,9 @@ def _runtimes(block: Block, framework: str, mode: str, phase: str, variant: str)
 def _block_cells(block: Block, cores: int) -> Iterable[Cell]:
     _check_variants(block)
     _check_runtimes(block)
+    if block.backends is not None and "keras" not in block.frameworks:
+        raise CellError("backends", list(block.backends), "a block with framework keras (the backends are Keras 3's; "
+                                                          "other frameworks run natively)")
     framework_modes = [(fw, m) for fw, modes in block.frameworks.items() for m in modes]
     model_sizes = [(mo, s) for mo, sizes in block.models.items() for s in sizes]
     threads = resolve_threads(block.threads, cores)
@@ -336,13 +343,14 @@ def _block_cells(block: Block, cores: int) -> Iterable[Cell]:
         batches = block.batch_sizes or (C.DEFAULT_BATCH_SIZE[model],)
         seq_lens = (0,) if model in C.IMAGE_MODELS else (block.seq_lens or (C.DEFAULT_SEQ_LEN[model],))
         variants = [v for v in block.variants if v in C.VARIANTS[fw][model]]
-        for batch, seq_len, variant in itertools.product(batches, seq_lens, variants):
+        backends = [b for b in block.backends or C.KERAS_BACKENDS if b in C.BACKENDS[fw]] or [C.NATIVE_BACKEND]
+        for batch, seq_len, variant, backend in itertools.product(batches, seq_lens, variants, backends):
             for runtime in _runtimes(block, fw, mode, phase, variant):
                 if runtime != C.NATIVE_RUNTIME and device != "cpu":
                     continue  # exported runtimes run on CPU (fwbench.cells.check_runtime)
                 yield Cell(framework=fw, mode=mode, model=model, size=size, phase=phase, batch_size=batch,
                            seq_len=seq_len, device=device, threads=n_threads, dtype=dtype, variant=variant,
-                           runtime=runtime)
+                           runtime=runtime, backend=backend)
 
 
 def _matches(cell: Cell, rule: dict[str, Any]) -> bool:

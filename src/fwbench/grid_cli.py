@@ -98,7 +98,7 @@ def _show(args: argparse.Namespace) -> int:
 
 
 CELL_COLUMNS = ("framework", "mode", "model", "size", "phase", "batch_size", "seq_len", "device", "threads", "dtype",
-                "variant", "runtime")
+                "variant", "runtime", "backend")
 
 
 def _cells(args: argparse.Namespace) -> int:

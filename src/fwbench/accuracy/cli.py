@@ -23,7 +23,7 @@ def register(subparsers: Any) -> None:
                                 "claim C08) in a fresh process and write its record", description=__doc__.splitlines()[0])
     pos, nonneg = int_type(1), int_type(0)
     cell = acc.add_argument_group("cell")
-    cell.add_argument("--framework", required=True, choices=C.FRAMEWORKS)
+    cell.add_argument("--framework", required=True, choices=C.CLAIMS_FRAMEWORKS)
     cell.add_argument("--mode", help="default: " + ", ".join(f"{f} {m}" for f, m in DEFAULT_MODE.items()) + "; "
                       + "; ".join(f"{fw}: {', '.join(modes)}" for fw, modes in C.MODES.items()))
     cell.add_argument("--model", required=True, choices=MODELS,

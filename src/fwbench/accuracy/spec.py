@@ -99,7 +99,7 @@ class AccuracyCell:
 
 def validate(cell: AccuracyCell) -> None:
     """Raise CellError naming the first field outside its allowed values."""
-    check_choice("framework", cell.framework, C.FRAMEWORKS)
+    check_choice("framework", cell.framework, C.CLAIMS_FRAMEWORKS)
     check_choice("mode", cell.mode, C.MODES[cell.framework])
     check_choice("model", cell.model, MODELS)
     check_choice("size", cell.size, C.SIZES[cell.model])

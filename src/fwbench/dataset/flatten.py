@@ -19,7 +19,8 @@ import numpy as np
 import polars as pl
 
 from fwbench.campaigns import campaign_of_path
-from fwbench.constants import LATENCY_PERCENTILES, NATIVE_RUNTIME, STANDARD_VARIANT
+from fwbench.cells import DEFAULTED_FIELDS
+from fwbench.constants import LATENCY_PERCENTILES
 from fwbench.harness.fingerprint import hardware_id_v1
 from fwbench.dataset.tables import (ACCURACY_EPOCHS, ACCURACY_RUNS, RUN_SYSTEMS, RUNS, STEPS, VERSION_PACKAGES, Column,
                                     Table)
@@ -126,8 +127,7 @@ class Batch:
             "path": path,
             "content_hash": content_hash,
             "campaign_id": _campaign(record, path),
-            "variant": record["cell"].get("variant", STANDARD_VARIANT),
-            "runtime": record["cell"].get("runtime", NATIVE_RUNTIME),
+            **{name: record["cell"].get(name, default) for name, default in DEFAULTED_FIELDS.items()},
             "n_warmup": len(warm),
             "n_measured": len(measured),
             "median_step_ms": float(statistics.median(measured)) if measured else None,

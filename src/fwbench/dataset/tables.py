@@ -50,12 +50,21 @@ class Table:
         return f"CREATE TABLE IF NOT EXISTS {self.name} (\n  " + ",\n  ".join(cols) + "\n)"
 
 
-# Package names whose versions become runs columns (first key present in system.packages wins).
+# Package names whose versions become runs and accuracy_runs columns (first key present in system.packages wins).
 VERSION_PACKAGES: dict[str, tuple[str, ...]] = {
     "torch_version": ("torch",),
     "tensorflow_version": ("tensorflow", "tensorflow-cpu"),
     "numpy_version": ("numpy",),
+    "jax_version": ("jax",),
+    "keras_version": ("keras",),
 }
+
+
+def version_columns(**kwargs: Any) -> tuple[Column, ...]:
+    """The *_version columns of VERSION_PACKAGES (kwargs: e.g. the accuracy schema), described once."""
+    return tuple(Column(name, "VARCHAR", note=f"system.packages[{' or '.join(repr(p) for p in packages)}] (the first "
+                                              "present; null when absent).", **kwargs)
+                 for name, packages in VERSION_PACKAGES.items())
 
 
 def _record_identity(schema: str) -> tuple[Column, ...]:
@@ -108,6 +117,9 @@ RUNS = Table(
                                           "'standard' for records made before variants existed."),
         Column("runtime", "VARCHAR", note="cell.runtime: the inference runtime (fwbench.constants.RUNTIMES); 'native' "
                                           "for records made before runtimes existed."),
+        Column("backend", "VARCHAR", note="cell.backend: the Keras 3 backend of a keras cell (tensorflow, jax, torch; "
+                                          "fwbench.constants.BACKENDS); 'native' for every other framework and for "
+                                          "records made before backends existed."),
         Column("parity_max_abs_diff", "DOUBLE", "parity.max_abs_diff"),
         Column("parity_tolerance", "DOUBLE", "parity.tolerance"),
         Column("onednn", "BOOLEAN", "onednn"),
@@ -124,6 +136,9 @@ RUNS = Table(
         Column("first_step_s", "DOUBLE", "timings.first_step_s", unit="s"),
         Column("warmup_s", "DOUBLE", "timings.warmup_s", unit="s"),
         Column("measured_s", "DOUBLE", "timings.measured_s", unit="s"),
+        Column("measured_cpu_s", "DOUBLE", "timings.measured_cpu_s", unit="s",
+               note="CPU seconds of the worker (all threads) over the measured steps; measured_cpu_s / measured_s "
+                    "is the number of cores the run kept busy (at most `threads` plus noise). Null before it existed."),
         Column("throughput", "DOUBLE", "throughput", unit="samples/s"),
         Column("mem_method", "VARCHAR", "memory.method"),
         Column("rss_after_import_mb", "DOUBLE", "memory.rss_after_import_mb", unit="MB"),
@@ -144,10 +159,7 @@ RUNS = Table(
                  note=f"{q}th percentile of all measured steps (numpy linear interpolation): with batch 1 and "
                       f"enough steps, the run's p{q} request latency. Null when no step was measured.")
           for q in LATENCY_PERCENTILES),
-        Column("torch_version", "VARCHAR", note="system.packages['torch'] (null when absent)."),
-        Column("tensorflow_version", "VARCHAR",
-               note="system.packages['tensorflow'] (or 'tensorflow-cpu'; null when absent)."),
-        Column("numpy_version", "VARCHAR", note="system.packages['numpy'] (null when absent)."),
+        *version_columns(),
         Column("git_commit", "VARCHAR", "system.git_commit", note="Commit of the fwbench checkout that ran."),
         Column("env_lock_hash", "VARCHAR", "system.env_lock_hash", note="Hash of the environment lock file."),
         Column("canary_ms", "DOUBLE", "machine_state.canary_ms", unit="ms", note="Null in runs before campaigns."),
@@ -321,10 +333,7 @@ ACCURACY_RUNS = Table(
         _acc("final_val_accuracy", "DOUBLE", "final_val_accuracy", unit="fraction"),
         _acc("best_val_accuracy", "DOUBLE", unit="fraction",
              note="Highest validation accuracy over the finished epochs (null without epochs)."),
-        _acc("torch_version", "VARCHAR", note="system.packages['torch'] (null when absent)."),
-        _acc("tensorflow_version", "VARCHAR",
-             note="system.packages['tensorflow'] (or 'tensorflow-cpu'; null when absent)."),
-        _acc("numpy_version", "VARCHAR", note="system.packages['numpy'] (null when absent)."),
+        *version_columns(schema="accuracy"),
         _acc("git_commit", "VARCHAR", "system.git_commit", note="Commit of the fwbench checkout that ran."),
         _acc("env_lock_hash", "VARCHAR", "system.env_lock_hash", note="Hash of the environment lock file."),
     ),

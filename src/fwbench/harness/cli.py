@@ -43,6 +43,8 @@ def register(subparsers: Any) -> None:
     cell.add_argument("--dtype", default="float32", choices=C.DTYPES)
     cell.add_argument("--runtime", default=C.NATIVE_RUNTIME, choices=C.ALL_RUNTIMES,
                       help="inference runtime (fwbench.constants.RUNTIMES: exported from the default mode, infer only)")
+    cell.add_argument("--backend", default=C.NATIVE_BACKEND, choices=C.ALL_BACKENDS,
+                      help="Keras 3 backend of a keras cell (fwbench.constants.BACKENDS); native for the other frameworks")
     cell.add_argument("--variant", default=C.STANDARD_VARIANT, choices=C.ALL_VARIANTS,
                       help="implementation variant (fwbench.constants.VARIANTS: which exist per framework and model)")
     proto = run.add_argument_group("protocol")
@@ -98,7 +100,7 @@ def build_cell(args: argparse.Namespace) -> Cell:
     batch = C.DEFAULT_BATCH_SIZE[args.model] if args.batch_size is None else args.batch_size
     return Cell(framework=args.framework, mode=args.mode, model=args.model, size=size, phase=args.phase,
                 batch_size=batch, seq_len=seq_len, device=args.device, threads=args.threads, dtype=args.dtype,
-                variant=args.variant, runtime=args.runtime)
+                variant=args.variant, runtime=args.runtime, backend=args.backend)
 
 
 def _grid(args: argparse.Namespace, parser: argparse.ArgumentParser) -> Any:

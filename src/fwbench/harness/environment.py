@@ -26,17 +26,21 @@ TF_ONEDNN_VARIABLE = "TF_ENABLE_ONEDNN_OPTS"
 
 
 def worker_env(threads: int, seed: int, device: str, compile_cache_dir: str | None,
-               variant: str = C.STANDARD_VARIANT) -> dict[str, str]:
-    """Variables to set in the worker for one cell (merged over the parent's environment)."""
+               variant: str = C.STANDARD_VARIANT, backend: str = C.NATIVE_BACKEND) -> dict[str, str]:
+    """Variables to set in the worker for one cell (merged over the parent's environment). KERAS_BACKEND is the
+    keras cell's backend; every other cell's Keras models are TensorFlow's."""
     env = {name: str(threads) for name in THREAD_VARIABLES}
     env.update({
         "PYTHONHASHSEED": str(seed),
-        "KERAS_BACKEND": "tensorflow",
+        "KERAS_BACKEND": "tensorflow" if backend == C.NATIVE_BACKEND else backend,
         "TF_CPP_MIN_LOG_LEVEL": "2",  # keep TF's C++ info/warning chatter out of the run log
         "PYTHONUNBUFFERED": "1",
     })
     if device == "cpu":
         env["CUDA_VISIBLE_DEVICES"] = ""  # a CPU cell never touches a GPU, even on a GPU host
+        env["JAX_PLATFORMS"] = "cpu"  # JAX would otherwise probe for GPU/TPU plugins
+    else:
+        env["XLA_PYTHON_CLIENT_PREALLOCATE"] = "false"  # JAX grabs 75% of the GPU by default: peak memory lies
     if compile_cache_dir:
         env["TORCHINDUCTOR_CACHE_DIR"] = compile_cache_dir
     if variant == C.NO_ONEDNN:
@@ -46,3 +50,14 @@ def worker_env(threads: int, seed: int, device: str, compile_cache_dir: str | No
 
 def apply_env(env: Mapping[str, str]) -> None:
     os.environ.update(env)
+
+
+def limit_cpu_affinity(threads: int) -> list[int]:
+    """Pin this process to `threads` of the cores it may run on (the lowest-numbered), before XLA's CPU client
+    exists: JAX has no intra-op thread setting, and XLA sizes its thread pool by the schedulable cores
+    (tsl::port::MaxParallelism reads the affinity mask). No-op when the process already has that many or fewer.
+    Returns the cores the process may use afterwards."""
+    allowed = sorted(os.sched_getaffinity(0))
+    if threads < len(allowed):
+        os.sched_setaffinity(0, allowed[:threads])
+    return sorted(os.sched_getaffinity(0))

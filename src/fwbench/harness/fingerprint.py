@@ -46,7 +46,7 @@ from fwbench.paths import ENV_DIR, REPO_ROOT
 # Distributions whose versions are recorded (null when not installed). "tensorflow" is the
 # framework version from whichever distribution provides the module (tensorflow-cpu here).
 PACKAGES: tuple[str, ...] = (
-    "fwbench", "torch", "tensorflow-cpu", "keras", "numpy", "jax", "jaxlib", "ml-dtypes",
+    "fwbench", "torch", "tensorflow-cpu", "keras", "numpy", "jax", "jaxlib", "flax", "optax", "ml-dtypes",
     "scipy", "psutil", "jsonschema",
 )
 TENSORFLOW_DISTRIBUTIONS: tuple[str, ...] = ("tensorflow", "tensorflow-cpu", "tensorflow-gpu")

@@ -62,7 +62,7 @@ def run_worker(ctx: RunContext, log: TextIO | None = sys.stderr) -> WorkerResult
     spec = WorkerSpec(cell=ctx.cell.to_dict(), seed=ctx.seed, warmup=ctx.warmup, steps=ctx.steps,
                       compile_cache_dir=ctx.compile_cache_dir)
     env = {**os.environ, **worker_env(ctx.cell.threads, ctx.seed, ctx.cell.device, ctx.compile_cache_dir,
-                                       ctx.cell.variant)}
+                                       ctx.cell.variant, ctx.cell.backend)}
     launched = launch_worker("fwbench.harness.worker", asdict(spec), env, ctx.timeout_s, log=log)
     result = result_as(WorkerResult, launched.result_json) or WorkerResult(phase="start")
     return classify_outcome(result, launched.returncode, launched.timed_out, ctx.timeout_s, launched.log_text)

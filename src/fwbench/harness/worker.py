@@ -140,6 +140,19 @@ def framework_build(framework: str) -> dict[str, Any] | None:
             import tensorflow as tf
 
             build = {"framework": framework, "version": str(tf.__version__), **_tensorflow_build(tf)}
+        elif framework == "jax":
+            import flax
+            import jax
+            import jaxlib
+
+            build = {"framework": framework, "version": str(jax.__version__), "jaxlib": str(jaxlib.__version__),
+                     "flax": str(flax.__version__), "xla_flags": os.environ.get("XLA_FLAGS")}
+        elif framework == "keras":
+            import keras
+
+            backend = keras.backend.backend()
+            build = {"framework": framework, "version": str(keras.__version__), "backend": backend,
+                     "backend_build": framework_build(backend)}
         else:
             return None
     except Exception:  # noqa: BLE001 -- the build description is optional, the run is not
@@ -179,7 +192,8 @@ def measure(spec: WorkerSpec, result_path: str) -> WorkerResult:
     cell = spec.cell
     threads, device, seed = int(cell["threads"]), cell["device"], spec.seed
     variant = cell.get("variant", C.STANDARD_VARIANT)
-    apply_env(worker_env(threads, seed, device, spec.compile_cache_dir, variant))
+    apply_env(worker_env(threads, seed, device, spec.compile_cache_dir, variant,
+                         cell.get("backend", C.NATIVE_BACKEND)))
     random.seed(seed)
 
     import numpy as np
@@ -243,7 +257,9 @@ def measure(spec: WorkerSpec, result_path: str) -> WorkerResult:
             timings["warmup_s"] = time_steps(workload.step, sync, spec.warmup, result.steps["warmup_ms"])
             checkpoint("measured")
             gc.collect()
+            cpu_start = time.process_time()
             timings["measured_s"] = time_steps(workload.step, sync, spec.steps, result.steps["measured_ms"])
+            timings["measured_cpu_s"] = time.process_time() - cpu_start
         result.status = "ok"
         result.phase = "done"
     except BaseException as exc:  # noqa: BLE001 -- every failure becomes a record

@@ -22,9 +22,9 @@ from fwbench.runtimes.base import (PARITY_RTOL, Exported, Parity, RuntimeUnsuppo
 __all__ = ["PARITY_RTOL", "RUNTIMES", "Exported", "Parity", "RuntimeUnsupported", "export", "parity_gate",
            "reference_outputs"]
 
-#: The exported runtimes of each framework: constants.RUNTIMES without the native modes.
-RUNTIMES: dict[str, tuple[str, ...]] = {fw: tuple(r for r in rs if r != C.NATIVE_RUNTIME)
-                                        for fw, rs in C.RUNTIMES.items()}
+#: The exported runtimes of each framework that has any: constants.RUNTIMES without the native modes.
+RUNTIMES: dict[str, tuple[str, ...]] = {fw: exported for fw, rs in C.RUNTIMES.items()
+                                        if (exported := tuple(r for r in rs if r != C.NATIVE_RUNTIME))}
 
 # (framework, runtime) -> the module whose `export(model, batch_np, threads, workdir)` builds it.
 _MODULES: dict[tuple[str, str], str] = {

@@ -1,4 +1,5 @@
-"""One backend per framework: import, thread/seed/device setup, model build per mode, sync, OOM.
+"""One backend per framework: import, thread/seed/device setup, model build per mode, sync, OOM. The keras
+backend delegates all but the model and its training loop to the native backend of its Keras backend.
 
 The worker drives any backend through the same calls (see Backend), so timing, memory and the
 record never branch on the framework. Backends import their framework only in import_framework().
@@ -15,6 +16,8 @@ from typing import Any, Protocol
 _MODULES: dict[str, str] = {
     "torch": "fwbench.harness.backends.torch_backend",
     "tensorflow": "fwbench.harness.backends.tf_backend",
+    "jax": "fwbench.harness.backends.jax_backend",
+    "keras": "fwbench.harness.backends.keras_backend",
 }
 
 
