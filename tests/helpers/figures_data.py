@@ -11,8 +11,8 @@ from fwbench import constants as C
 from fwbench.synthetic import base_cell, fake_system, write_dataset
 
 # planted median step (ms) per framework, per dataset: A has torch faster, B TensorFlow faster
-PLANTED: dict[str, dict[str, float]] = {"A": {"torch": 20.0, "tensorflow": 26.0},
-                                        "B": {"torch": 31.0, "tensorflow": 22.0}}
+PLANTED: dict[str, dict[str, float]] = {"A": {"torch": 20.0, "tensorflow": 26.0, "jax": 18.0, "keras": 24.0},
+                                        "B": {"torch": 31.0, "tensorflow": 22.0, "jax": 25.0, "keras": 27.0}}
 #: planted speed-up of TF's fused_bn variant over torch's standard model, in the ablation grid's runs
 FUSED_SPEEDUP = 1.4
 
@@ -25,12 +25,16 @@ def build_db(root: Path, name: str, *, two_hosts: bool = True, resamples: int = 
 
     step = PLANTED[name]
     cells = {}
-    for fw in C.FRAMEWORKS:
+    for fw in C.CLAIMS_FRAMEWORKS:
         for mode in C.MODES[fw]:
             for phase, scale in (("train", 1.0), ("infer", 0.4)):
                 for threads in (1, 2):
                     cell = base_cell(framework=fw, mode=mode, phase=phase, threads=threads)
                     cells[cell] = step[fw] * scale * (1.8 if threads == 1 else 1.0)
+    for fw in ("jax", "keras"):  # beside them, as the frameworks grid measures: training at 2 threads
+        for backend in C.BACKENDS[fw]:
+            for mode in C.MODES[fw]:
+                cells[base_cell(framework=fw, mode=mode, backend=backend)] = step[fw] * (1.0 + 0.1 * len(backend))
     raw, db = root / "raw", root / "results.duckdb"
     seed = 1 if name == "A" else 2
     write_dataset(raw, cells, reps=4, seed=seed, transient_steps=6, first_step_s=0.8)  # 4: min evidence

@@ -59,6 +59,12 @@ TABLE_DESCRIPTIONS: dict[str, str] = {
         "the same workloads (baseline_*), and whether the verdict survives; written by `fwbench analyze` "
         "(fwbench.stats.layer_ablation)."
     ),
+    "framework_contrasts": (
+        "One row per scope, workload and pair of implementations beyond torch vs TensorFlow: the Keras 3 layer's cost "
+        "on each backend (keras on a backend vs that backend's framework in the matching mode) and JAX vs torch and "
+        "TensorFlow, each a step-time comparison row oriented subject / reference; descriptive, written by "
+        "`fwbench analyze` (fwbench.stats.framework_contrasts)."
+    ),
     "which_runtime": (
         "One row per scope, inference workload and candidate (framework, mode, runtime) with 4+ usable runs: "
         "at batch 1 the p99 request latency, at larger batches the step time (throughput), its median over runs "
@@ -115,8 +121,10 @@ COLUMNS: dict[str, AnalysisColumn] = {
                     "system together."),
     "cell_id": _C("The benchmark cell (runs.cell_id): a stable short hash of the cell's parameters."),
     "repetition": _C("Process repetition index k of the run within its grid (runs.repetition)."),
-    "framework": _C("Deep learning framework: torch or tensorflow."),
-    "mode": _C("Execution mode: torch eager|compile; tensorflow eager|function|xla."),
+    "framework": _C("Deep learning framework: torch, tensorflow, jax (Flax NNX models) or keras (the Keras 3 models "
+                    "trained by Keras's own loop on `backend`)."),
+    "mode": _C("Execution mode: torch eager|compile; tensorflow eager|function|xla; jax eager|jit; keras eager|jit."),
+    "backend": _C("Keras 3 backend of a keras cell (tensorflow, jax or torch); native for every other framework."),
     "model": _C("Model family: cnn (ResNet with BatchNorm), cnn_plain (plain conv stack), lstm or bert."),
     "variant": _C("Implementation variant of the cell (fwbench.constants.VARIANTS): standard, channels_last, "
                   "fused_bn, hoisted_input, unroll or no_onednn; in comparisons, the variant of the pair (a variant "
@@ -169,12 +177,18 @@ COLUMNS: dict[str, AnalysisColumn] = {
                         "or (campaign_comparisons) the campaign."),
     "unit": _C("Unit of median_a and median_b: ms (step_time), s (first_step, first_step_warm) or MB (memory, "
                "memory_total, device_memory)."),
-    "framework_a": _C("Framework of side A, the earlier in vocabulary order (torch before tensorflow)."),
+    "framework_a": _C("Framework of side A, the earlier in vocabulary order (torch, tensorflow, jax, keras)."),
+    "backend_a": _C("Keras backend of side A (native unless framework_a is keras); backends in the order native, "
+                    "tensorflow, jax, torch."),
     "mode_a": _C("Mode of side A; within one framework A is the earlier mode (torch: eager, compile; tensorflow: "
-                 "eager, function, xla)."),
+                 "eager, function, xla; jax and keras: eager, jit)."),
+    "runtime_a": _C("Inference runtime of side A: native, or the runtime the model was exported to (native first)."),
     "cell_id_a": _C("Cell of side A."),
     "framework_b": _C("Framework of side B."),
+    "backend_b": _C("Keras backend of side B."),
     "mode_b": _C("Mode of side B."),
+    "runtime_b": _C("Inference runtime of side B. An exported runtime is compared with the natively run cells "
+                    "and with the same runtime exported from the other framework."),
     "cell_id_b": _C("Cell of side B."),
     "n_a": _C("Runs of cell A with a value of this metric."),
     "n_b": _C("Runs of cell B with a value of this metric."),
@@ -354,6 +368,25 @@ TABLE_COLUMNS: dict[str, dict[str, AnalysisColumn]] = {
                               "percentile of both campaigns' bootstrap replicates (comparisons)."),
         "agree": _C("Claims: same verdict in both campaigns; comparisons: CI on the same side of 1 (or both include "
                     "it); null when either is untestable."),
+    },
+    "framework_contrasts": {
+        "contrast": _C("keras_layer (Keras 3 on a backend vs that backend's own framework in the matching mode: "
+                       "keras[jax] jit vs jax jit, keras[tensorflow] jit vs tensorflow xla, keras[torch] eager vs "
+                       "torch eager ...) or jax (JAX vs torch and TensorFlow)."),
+        "subject": _C("The implementation the ratio is about (keras[backend] mode, or jax mode)."),
+        "reference": _C("The implementation it is measured against."),
+        "backend": _C("The Keras backend of a keras_layer row; native for jax rows."),
+        "ratio": _C("Median step time subject / reference: > 1 means the subject is slower (for keras_layer: the "
+                    "Keras layer costs that factor)."),
+        "ratio_low": _C("Lower bound of the 95% CI of ratio (the comparisons row's CI, oriented); NaN with < 4 "
+                        "usable runs on a side."),
+        "ratio_high": _C("Upper bound of that CI."),
+        "median_subject_ms": _C("Median steady-state step time of the subject's runs.", "ms"),
+        "median_reference_ms": _C("Median steady-state step time of the reference's runs.", "ms"),
+        "n_subject": _C("Runs of the subject with a step time."),
+        "n_reference": _C("Runs of the reference with a step time."),
+        "ci_excludes_1": _C("Whether the ratio's 95% CI excludes 1."),
+        "comparison_id": _C("The comparisons row the ratio comes from."),
     },
     "which_runtime": {
         "scenario": _C("latency (batch 1: a single stream of requests, judged by p99) or throughput (batch > 1, "

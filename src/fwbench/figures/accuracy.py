@@ -48,7 +48,7 @@ def accuracy(data: Any) -> F.Figure:
         return F.placeholder(TITLE, "no finished accuracy run")
     long = pl.concat([bands.with_columns(axis=pl.lit(AXES[0]), x=pl.col("epoch").cast(pl.Float64)),
                       bands.with_columns(axis=pl.lit(AXES[1]), x=pl.col("elapsed_s"))])
-    present = [fw for fw in C.FRAMEWORKS if fw in set(long["framework"].to_list())]
+    present = [fw for fw in C.CLAIMS_FRAMEWORKS if fw in set(long["framework"].to_list())]
     color = alt.Color("framework:N", title="framework",
                       scale=alt.Scale(domain=present, range=[F.FRAMEWORK_COLORS[fw] for fw in present]),
                       legend=alt.Legend(orient="bottom"))

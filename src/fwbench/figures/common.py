@@ -13,17 +13,27 @@ import polars as pl
 
 from fwbench import constants as C
 
-FRAMEWORK_LABELS: dict[str, str] = {"torch": "PyTorch", "tensorflow": "TensorFlow"}
-FRAMEWORK_COLORS: dict[str, str] = {"torch": "#d6604d", "tensorflow": "#4393c3"}
-#: One colour per framework/mode pair, shades of the framework colour, in a fixed order.
-MODE_COLORS: dict[str, str] = {
-    "torch/eager": "#b2182b",
-    "torch/compile": "#f4a582",
-    "tensorflow/eager": "#2166ac",
-    "tensorflow/function": "#67a9cf",
-    "tensorflow/xla": "#a6cee3",
-}
-FW_MODES: tuple[str, ...] = tuple(f"{fw}/{m}" for fw in C.FRAMEWORKS for m in C.MODES[fw])
+FRAMEWORK_LABELS: dict[str, str] = {"torch": "PyTorch", "tensorflow": "TensorFlow", "jax": "JAX", "keras": "Keras 3"}
+FRAMEWORK_COLORS: dict[str, str] = {"torch": "#d6604d", "tensorflow": "#4393c3", "jax": "#5aae61", "keras": "#9970ab"}
+
+
+def fw_mode_name(framework: str, mode: str, backend: str = C.NATIVE_BACKEND) -> str:
+    """The figures' colour key of an implementation: 'torch/eager', 'keras[jax]/jit'."""
+    return (framework if backend == C.NATIVE_BACKEND else f"{framework}[{backend}]") + f"/{mode}"
+
+
+#: Every framework[/backend]/mode in a fixed order: the colour domain of all figures.
+FW_MODES: tuple[str, ...] = tuple(fw_mode_name(fw, m, b) for fw in C.FRAMEWORKS for b in C.BACKENDS[fw]
+                                  for m in C.MODES[fw])
+#: One colour per framework/mode pair, shades of the framework colour (Keras: of its backend's hue family).
+MODE_COLORS: dict[str, str] = dict(zip(FW_MODES, (
+    "#b2182b", "#f4a582",             # torch eager, compile
+    "#2166ac", "#67a9cf", "#a6cee3",  # tensorflow eager, function, xla
+    "#1b7837", "#7fbf7b",             # jax eager, jit
+    "#542788", "#998ec3",             # keras[tensorflow] eager, jit
+    "#8c510a", "#d8b365",             # keras[jax] eager, jit
+    "#c51b7d", "#f1b6da",             # keras[torch] eager, jit
+), strict=True))
 WIDTH = 160
 HEIGHT = 140
 
@@ -74,16 +84,21 @@ def field_name(tooltip: object) -> str:
 def standard(frame: pl.DataFrame) -> pl.DataFrame:
     """The rows of standard models run natively (no implementation variant, no exported runtime): the
     general figures label cells by model, size and phase, so a variant or runtime would stack onto its
-    standard cell. Variants and runtimes have their own figures (ablation, runtimes)."""
-    for column, default in (("variant", C.STANDARD_VARIANT), ("runtime", C.NATIVE_RUNTIME)):
+    standard cell. Variants and runtimes have their own figures (ablation, runtimes). Comparison rows carry
+    the runtime per side (runtime_a, runtime_b)."""
+    for column, default in (("variant", C.STANDARD_VARIANT), ("runtime", C.NATIVE_RUNTIME),
+                            ("runtime_a", C.NATIVE_RUNTIME), ("runtime_b", C.NATIVE_RUNTIME)):
         if column in frame.columns:
             frame = frame.filter(pl.col(column) == default)
     return frame
 
 
 def with_fw_mode(frame: pl.DataFrame) -> pl.DataFrame:
-    """Add 'fw_mode' = framework/mode, the colour key shared by all figures."""
-    return frame.with_columns(fw_mode=pl.concat_str([pl.col("framework"), pl.col("mode")], separator="/"))
+    """Add 'fw_mode' = framework[backend]/mode (fw_mode_name), the colour key shared by all figures."""
+    backend = pl.col("backend") if "backend" in frame.columns else pl.lit(C.NATIVE_BACKEND)
+    name = pl.when(backend == C.NATIVE_BACKEND).then(pl.col("framework")).otherwise(
+        pl.concat_str([pl.col("framework"), pl.lit("["), backend, pl.lit("]")]))
+    return frame.with_columns(fw_mode=pl.concat_str([name, pl.col("mode")], separator="/"))
 
 
 def fw_mode_color(frame: pl.DataFrame, title: str = "framework / mode") -> alt.Color:
@@ -92,7 +107,7 @@ def fw_mode_color(frame: pl.DataFrame, title: str = "framework / mode") -> alt.C
         "fw_mode:N",
         title=title,
         scale=alt.Scale(domain=present, range=[MODE_COLORS[v] for v in present]),
-        legend=alt.Legend(orient="bottom", columns=5),
+        legend=alt.Legend(orient="bottom", columns=min(5, max(1, len(present)))),
     )
 
 

@@ -15,7 +15,7 @@ import polars as pl
 TABLES: tuple[str, ...] = ("runs", "run_summary", "steps", "systems", "steady_state", "cell_stats",
                            "comparisons", "claims", "outliers", "accuracy_runs", "accuracy_epochs", "variance",
                            "reproducibility", "campaign_claims", "machine_flags", "protocol_sizing", "sensitivity",
-                           "break_even", "layer_ablation", "which_runtime")
+                           "break_even", "layer_ablation", "which_runtime", "framework_contrasts")
 
 
 def _empty() -> pl.DataFrame:
@@ -46,6 +46,7 @@ class FigureData:
     break_even: pl.DataFrame = field(default_factory=_empty)
     layer_ablation: pl.DataFrame = field(default_factory=_empty)
     which_runtime: pl.DataFrame = field(default_factory=_empty)
+    framework_contrasts: pl.DataFrame = field(default_factory=_empty)
 
     @classmethod
     def from_db(cls, db: str | Path) -> "FigureData":

@@ -66,7 +66,7 @@ def speed_ratios(comparisons: pl.DataFrame) -> pl.DataFrame:
     if F.require(comparisons, need, "comparisons"):
         return pl.DataFrame()
     frame = F.main_scope(F.standard(comparisons)).filter(
-        (pl.col("metric") == "step_time") & (pl.col("kind") == "framework") & (pl.col("framework_a") == "torch")
+        (pl.col("metric") == "step_time") & (pl.col("framework_a") == "torch") & (pl.col("framework_b") == "tensorflow")
         & pl.col("ratio_low").is_not_nan() & (pl.col("ratio_low") > 0) & (pl.col("ratio_high") > 0))
     frame = frame.with_columns(speed=1.0 / pl.col("ratio"), speed_low=1.0 / pl.col("ratio_high"),
                                speed_high=1.0 / pl.col("ratio_low"))

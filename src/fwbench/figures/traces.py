@@ -33,7 +33,8 @@ def representative_runs(runs: pl.DataFrame) -> pl.DataFrame:
         top = sub.group_by(key).len().sort(["len", *key], descending=[True, *[False] * len(key)]).head(1)
         sub = sub.join(top.drop("len"), on=key)
         order = ["repetition", "run_id"] if "repetition" in sub.columns else ["run_id"]
-        picked.append(sub.sort(order).group_by(["framework", "mode"], maintain_order=True).head(1))
+        by = [c for c in ("framework", "backend", "mode") if c in sub.columns]
+        picked.append(sub.sort(order).group_by(by, maintain_order=True).head(1))
     return pl.concat(picked, how="diagonal_relaxed")
 
 

@@ -17,8 +17,8 @@ from fwbench.figures import common as F
 from fwbench.figures.data import FigureData
 from fwbench.report import fmt
 from fwbench.report.reproduction import reproduction_numbers, sizing_numbers
-from fwbench.report.tables import (candidate_label, claims_main, layer_ablation_main, runtime_value, speed_comparisons,
-                                   which_runtime_groups)
+from fwbench.report.tables import (candidate_label, claims_main, framework_contrast_rows, layer_ablation_main,
+                                   runtime_value, speed_comparisons, which_runtime_groups)
 from fwbench.stats.accuracy import rerun_agreement
 from fwbench.stats.claims import VERDICTS
 from fwbench.stats.reproducibility import UNTESTABLE
@@ -202,8 +202,8 @@ def accuracy_numbers(data: FigureData) -> dict[str, Any]:
         return {"n_runs": "0", "accuracy_sentence": "No accuracy run is in the dataset, so claim C08 "
                                                     "(equal accuracy at equal hyperparameters) is not tested here."}
     done = runs.filter((pl.col("status") == "ok") & pl.col("final_val_accuracy").is_not_null())
-    medians = {fw: done.filter(pl.col("framework") == fw)["final_val_accuracy"].median() for fw in C.FRAMEWORKS}
-    finals = ", ".join(f"{fmt.pct(medians[fw], 1)} ({fw})" for fw in C.FRAMEWORKS if medians[fw] is not None)
+    medians = {fw: done.filter(pl.col("framework") == fw)["final_val_accuracy"].median() for fw in C.CLAIMS_FRAMEWORKS}
+    finals = ", ".join(f"{fmt.pct(medians[fw], 1)} ({fw})" for fw in C.CLAIMS_FRAMEWORKS if medians[fw] is not None)
     claims = claims_main(data.claims)
     c08 = claims.filter(pl.col("claim_id") == "C08") if claims.height else claims
     row = c08.row(0, named=True) if c08.height else {}
@@ -303,13 +303,24 @@ def runtime_numbers(data: FigureData) -> dict[str, Any]:
     return {"sentences": sentences, "n_workloads": str(len(sentences))}
 
 
+def framework_numbers(data: FigureData) -> dict[str, Any]:
+    """One sentence per framework contrast and subject: its step-time ratios per workload, with CIs."""
+    groups: dict[tuple[str, str, str], list[str]] = {}
+    for r in framework_contrast_rows(data):
+        groups.setdefault((r["contrast"], r["subject"], r["reference"]), []).append(
+            f"{r['model']}-{r['size']} {r['phase']} {fmt.ci(r['ratio'], r['ratio_low'], r['ratio_high'])}")
+    sentences = [f"{subject} / {reference} step time ({'the Keras layer' if contrast == 'keras_layer' else 'JAX'}): "
+                 f"{'; '.join(parts)}." for (contrast, subject, reference), parts in groups.items()]
+    return {"sentences": sentences, "n_pairs": str(len(sentences))}
+
+
 def compute_numbers(data: FigureData) -> dict[str, Any]:
     """All numbers of the paper in one JSON-ready dict."""
     return {"dataset": dataset_numbers(data), "protocol": protocol_numbers(data), "speed": speed_numbers(data),
             **fastest_numbers(data), **cost_numbers(data), "claims": {**claim_numbers(data), **fragile_numbers(data)},
             "accuracy": accuracy_numbers(data), "reproduction": reproduction_numbers(data),
             "sizing": sizing_numbers(data), "layer": layer_numbers(data),
-            "runtimes": runtime_numbers(data), "scope": _scope_note(data)}
+            "runtimes": runtime_numbers(data), "frameworks": framework_numbers(data), "scope": _scope_note(data)}
 
 
 def _scope_note(data: FigureData) -> str:

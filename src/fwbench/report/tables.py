@@ -18,6 +18,7 @@ from fwbench.figures.data import FigureData
 from fwbench.figures.forest import speed_ratios
 from fwbench.report import fmt
 from fwbench.stats.comparisons import MIN_RUNS
+from fwbench.stats.metrics import implementation_label, with_cell_defaults
 from fwbench.stats.sensitivity import PRIMARY, UNTESTABLE, VARIANTS
 from fwbench.report.reproduction import campaigns_table, reproducibility_table
 
@@ -185,8 +186,8 @@ def break_even_table(data: FigureData) -> dict[str, Any]:
     if F.require(table, ["system_id", "model", "phase", "framework", "mode_compiled", "break_even_steps"],
                  "break_even"):
         return fmt.table(["workload"], [], "no break_even table; run `fwbench analyze`")
-    table = F.main_scope(table).sort("model", "size", "phase", "batch_size", "seq_len", "threads", "framework",
-                                     "mode_compiled", "compile_cache")
+    table = with_cell_defaults(F.main_scope(table)).sort("model", "size", "phase", "batch_size", "seq_len", "threads",
+                                                         "framework", "backend", "mode_compiled", "compile_cache")
 
     def steps(x: object) -> str:
         if isinstance(x, float) and x == float("inf"):
@@ -201,7 +202,7 @@ def break_even_table(data: FigureData) -> dict[str, Any]:
         elif r["break_even_steps"] is not None:
             estimate += " (no CI)"
         rows.append([f"{r['model']}-{r['size']} {r['phase']} b{r['batch_size']} {r['threads']} thr",
-                     f"{r['framework']} {r['mode_compiled']}", r["compile_cache"], fmt.num(r["extra_first_step_s"]),
+                     implementation_label(r["framework"], r["mode_compiled"], r["backend"]), r["compile_cache"], fmt.num(r["extra_first_step_s"]),
                      fmt.num(r["saving_ms_per_step"]), estimate, f"{r['n_eager']}/{r['n_compiled']}"])
     return fmt.table(["workload", "compiled mode", "cache", "extra first step (s)", "saving per step (ms)",
                       "break-even steps [95% CI]", "runs eager/compiled"], rows,
@@ -248,7 +249,10 @@ def which_runtime_groups(table: pl.DataFrame) -> list[tuple[dict[str, Any], list
 
 
 def candidate_label(row: dict[str, Any]) -> str:
-    return f"{row['framework']} {row['runtime'] if row['runtime'] != C.NATIVE_RUNTIME else row['mode']}"
+    """'torch onnxruntime' for an exported runtime, 'torch eager' / 'keras[jax] jit' for a native mode."""
+    backend = row.get("backend", C.NATIVE_BACKEND)
+    name = row["framework"] if backend == C.NATIVE_BACKEND else f"{row['framework']}[{backend}]"
+    return f"{name} {row['runtime'] if row['runtime'] != C.NATIVE_RUNTIME else row['mode']}"
 
 
 def runtime_value(row: dict[str, Any]) -> str:
@@ -277,9 +281,30 @@ def which_runtime_table(data: FigureData) -> dict[str, Any]:
                      "TF function and gated on parity")
 
 
+def framework_contrast_rows(data: FigureData) -> list[dict[str, Any]]:
+    """The framework_contrasts table's main-scope rows with a CI, in a fixed order (Keras layer, then JAX)."""
+    table = data.framework_contrasts
+    if F.require(table, ["contrast", "ratio_low", "subject", "reference"], "framework_contrasts"):
+        return []
+    frame = F.main_scope(table).filter(pl.col("ratio_low").is_not_nan())
+    order = {c: i for i, c in enumerate(("keras_layer", "jax"))}
+    return sorted(frame.to_dicts(), key=lambda r: (order.get(r["contrast"], 9), r["subject"], r["reference"],
+                                                   C.MODELS.index(r["model"]), r["size"], r["phase"]))
+
+
+def framework_contrasts_table(data: FigureData) -> dict[str, Any]:
+    """Per training workload: the Keras layer's cost on each backend and JAX vs torch/TensorFlow, with CIs."""
+    rows = [[r["contrast"].replace("_", " "), f"{r['model']}-{r['size']} {r['phase']}", r["subject"], r["reference"],
+             fmt.ci(r["ratio"], r["ratio_low"], r["ratio_high"]), f"{fmt.num(r['median_subject_ms'])} / "
+             f"{fmt.num(r['median_reference_ms'])}"] for r in framework_contrast_rows(data)]
+    return fmt.table(["contrast", "workload", "subject", "reference", "step-time ratio [95% CI]", "ms (median)"],
+                     rows, "no framework_contrasts rows: no JAX or Keras cell beside a torch/TensorFlow one" if not rows
+                     else "ratio = subject / reference step time: > 1, the subject is slower")
+
+
 def compute_tables(data: FigureData) -> dict[str, dict[str, Any]]:
     return {"systems": systems_table(data), "grid": grid_table(data), "results": results_table(data),
             "exclusions": exclusions_table(data), "claims": claims_table(data), "campaigns": campaigns_table(data),
             "reproducibility": reproducibility_table(data), "sensitivity": sensitivity_table(data),
             "break_even": break_even_table(data), "layer_ablation": layer_ablation_table(data),
-            "which_runtime": which_runtime_table(data)}
+            "which_runtime": which_runtime_table(data), "framework_contrasts": framework_contrasts_table(data)}

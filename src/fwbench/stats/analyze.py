@@ -23,14 +23,15 @@ from fwbench.stats.break_even import break_even_table
 from fwbench.stats.cell_stats import cell_stats
 from fwbench.stats.claims import Claim, Evidence, evaluate_claims, load_claims
 from fwbench.stats.comparisons import EQUIVALENCE_MARGIN, compare
-from fwbench.stats.metrics import run_table, steady_state_table, steady_steps
+from fwbench.stats.framework_contrasts import framework_contrasts
 from fwbench.stats.layer_ablation import layer_ablation
 from fwbench.stats.machine_flags import machine_flags
+from fwbench.stats.metrics import run_table, steady_state_table, steady_steps
 from fwbench.stats.outliers import tukey_outliers
 from fwbench.stats.protocol_sizing import accuracy_seconds, size_protocol
+from fwbench.stats.reproducibility import analyze_campaigns, variance_components, with_campaign_verdicts
 from fwbench.stats.sensitivity import fragile, sensitivity
 from fwbench.stats.which_runtime import which_runtime
-from fwbench.stats.reproducibility import analyze_campaigns, variance_components, with_campaign_verdicts
 
 REQUIRED_RUN_COLUMNS: tuple[str, ...] = (
     "run_id", "system_id", "cell_id", "repetition", "framework", "mode", "model", "size", "phase",
@@ -69,6 +70,8 @@ class Analysis:
     layer_ablation: pl.DataFrame = field(default_factory=pl.DataFrame)
     #: per inference workload: the fastest framework/mode/runtime and those tied with it (fwbench.stats.which_runtime)
     which_runtime: pl.DataFrame = field(default_factory=pl.DataFrame)
+    #: the Keras layer's cost per backend and JAX vs torch/TensorFlow (fwbench.stats.framework_contrasts)
+    framework_contrasts: pl.DataFrame = field(default_factory=pl.DataFrame)
     #: accuracy_final, accuracy_equivalence, accuracy_time_to_target (empty without accuracy runs)
     accuracy: dict[str, pl.DataFrame] = field(default_factory=dict)
 
@@ -127,6 +130,7 @@ def analyze(runs: pl.DataFrame, steps: pl.DataFrame, claims: list[Claim] | None 
         layer_ablation=layer_ablation(claims, per_run, steps_by_run, seed=seed, n_resamples=n_resamples,
                                       margin=margin),
         which_runtime=which_runtime(per_run, seed=seed, n_resamples=n_resamples),
+        framework_contrasts=framework_contrasts(comps.table),
         accuracy=accuracy,
     )
 

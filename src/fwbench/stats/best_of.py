@@ -63,7 +63,8 @@ def choose_modes(selection: pl.DataFrame) -> dict[tuple[str, tuple, str], str]:
     """Per scope, workload and framework: the candidate mode with the lowest median step time."""
     candidates = pl.any_horizontal([(pl.col("framework") == f) & pl.col("mode").is_in(list(modes))
                                     for f, modes in C.BEST_OF_MODES.items()])
-    usable = with_cell_defaults(selection).filter(candidates & pl.col("step_ms").is_not_null())
+    native = (pl.col("runtime") == C.NATIVE_RUNTIME) & (pl.col("backend") == C.NATIVE_BACKEND)
+    usable = with_cell_defaults(selection).filter(candidates & native & pl.col("step_ms").is_not_null())
     chosen: dict[tuple[str, tuple, str], str] = {}
     for scope in scopes(selection):
         medians = (in_scope(usable, scope).group_by([*KEY_FIELDS, "framework", "mode"])
@@ -79,7 +80,7 @@ def choose_modes(selection: pl.DataFrame) -> dict[tuple[str, tuple, str], str]:
 def best_of(per_run: pl.DataFrame, steps_by_run: dict[str, np.ndarray], *, seed: int, n_resamples: int,
             margin: float) -> BestOf:
     """Choose on the selection half, compare on the evaluation half."""
-    split = halves(per_run)
+    split = halves(with_cell_defaults(per_run).filter(pl.col("framework").is_in(C.CLAIMS_FRAMEWORKS)))
     evaluation = split.filter(pl.col("half") == EVALUATION).drop("half")
     comps = compare(evaluation, steps_by_run, margin=margin, seed=seed, n_resamples=n_resamples)
     return BestOf(choose_modes(split.filter(pl.col("half") == SELECTION)), comps)

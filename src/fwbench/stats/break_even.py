@@ -34,7 +34,8 @@ from fwbench import constants as C
 from fwbench.stats.bootstrap import CONFIDENCE, N_RESAMPLES, SEED
 from fwbench.stats.comparisons import MIN_RUNS, CellData
 from fwbench.stats.comparisons import empty_table as _comparisons_empty
-from fwbench.stats.metrics import KEY_FIELDS, METRICS, Metric, in_scope, scopes
+from fwbench.stats.metrics import (CELL_COLUMNS, KEY_FIELDS, METRICS, Metric, implementation_order, in_scope, scopes,
+                                   with_cell_defaults)
 
 EAGER = "eager"
 STEP, FIRST = METRICS["step_time"], METRICS["first_step"]
@@ -118,6 +119,7 @@ def _row(scope: str, data: CellData, eager_cell: dict, compiled_cell: dict, cach
     eager, compiled = _side(data, eager_cell["cell_id"]), _side(data, compiled_cell["cell_id"], first)
     row = {
         "system_id": scope, **{k: eager_cell[k] for k in KEY_FIELDS}, "framework": eager_cell["framework"],
+        "backend": eager_cell["backend"],
         "mode_compiled": mode, "mode_eager": EAGER, "compile_cache": cache,
         "cell_id_compiled": compiled_cell["cell_id"], "cell_id_eager": eager_cell["cell_id"],
         "n_compiled": min(compiled["n_step"], compiled["n_first"]), "n_eager": min(eager["n_step"], eager["n_first"]),
@@ -140,16 +142,23 @@ def _row(scope: str, data: CellData, eager_cell: dict, compiled_cell: dict, cach
 
 
 def _pairs(cells: pl.DataFrame) -> list[tuple[dict, dict]]:
-    """(eager cell, compiled cell) of each workload and framework, in vocabulary order."""
+    """(eager cell, compiled cell) of each workload, framework and Keras backend, natively run, in vocabulary
+    order (an exported runtime has no eager counterpart of its own)."""
     pairs = []
-    for _, group in cells.sort(list(KEY_FIELDS)).group_by(list(KEY_FIELDS), maintain_order=True):
-        by_mode = {(r["framework"], r["mode"]): r for r in group.iter_rows(named=True)}
-        for framework in C.FRAMEWORKS:
-            eager = by_mode.get((framework, EAGER))
+    native = with_cell_defaults(cells).filter(pl.col("runtime") == C.NATIVE_RUNTIME)
+    for _, group in native.sort(list(KEY_FIELDS)).group_by(list(KEY_FIELDS), maintain_order=True):
+        by_mode = {(r["framework"], r["backend"], r["mode"]): r for r in group.iter_rows(named=True)}
+        for framework, backend in dict.fromkeys((fw, be) for fw, be, _ in sorted(by_mode, key=_vocabulary)):
+            eager = by_mode.get((framework, backend, EAGER))
             if eager is not None:
-                pairs.extend((eager, by_mode[framework, m]) for m in compiled_modes(framework)
-                             if (framework, m) in by_mode)
+                pairs.extend((eager, by_mode[framework, backend, m]) for m in compiled_modes(framework)
+                             if (framework, backend, m) in by_mode)
     return pairs
+
+
+def _vocabulary(key: tuple[str, str, str]) -> tuple[int, int, int, int]:
+    framework, backend, mode = key
+    return implementation_order({"framework": framework, "backend": backend, "mode": mode})
 
 
 def _with_metric_columns(per_run: pl.DataFrame) -> pl.DataFrame:
@@ -166,10 +175,9 @@ def break_even_table(per_run: pl.DataFrame, steps_by_run: dict[str, np.ndarray],
     `steps_by_run` the steady-state steps of each run (fwbench.stats.metrics.steady_steps).
     """
     per_run, rows = _with_metric_columns(per_run), []
-    cell_cols = ["cell_id", "framework", "mode", *KEY_FIELDS]
     for scope in scopes(per_run):
         table = in_scope(per_run, scope)
-        cells = table.select(cell_cols).unique(subset=["cell_id"], keep="first")
+        cells = with_cell_defaults(table).select(CELL_COLUMNS).unique(subset=["cell_id"], keep="first")
         data = CellData(table, scope, steps_by_run, seed, n_resamples)
         for eager, compiled in _pairs(cells):
             rows.append(_row(scope, data, eager, compiled, "cold"))
@@ -182,7 +190,7 @@ def empty_table() -> pl.DataFrame:
     """The break-even schema with no rows (no workload has both eager and a compiled mode)."""
     s, f, i = pl.String, pl.Float64, pl.Int64
     key_types = _comparisons_empty().schema
-    schema = {"system_id": s, **{k: key_types[k] for k in KEY_FIELDS}, "framework": s,
+    schema = {"system_id": s, **{k: key_types[k] for k in KEY_FIELDS}, "framework": s, "backend": s,
               "mode_compiled": s, "mode_eager": s, "compile_cache": s, "cell_id_compiled": s, "cell_id_eager": s,
               "n_compiled": i, "n_eager": i, "n_step_compiled": i, "n_step_eager": i,
               "n_first_compiled": i, "n_first_eager": i,

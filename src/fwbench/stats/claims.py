@@ -57,8 +57,7 @@ CONTRASTS: tuple[str, ...] = ("defaults", "best-of", "all-pairs", "as-stated")
 VERDICTS: tuple[str, ...] = ("supported", "contradicted", "direction holds, size not", "inconclusive",
                              "depends on the cell", "not testable here", "not reproducible")
 _STRING_FILTERS = {"model": C.MODELS, "size": tuple(sorted({s for v in C.SIZES.values() for s in v})),
-                   "phase": C.PHASES, "device": C.DEVICES, "dtype": C.DTYPES, "variant": C.ALL_VARIANTS,
-                   "runtime": C.ALL_RUNTIMES}
+                   "phase": C.PHASES, "device": C.DEVICES, "dtype": C.DTYPES, "variant": C.ALL_VARIANTS}
 _INT_FILTERS = ("batch_size", "seq_len", "threads")
 _CLAIM_KEYS = {"id", "text", "source", "tests", "metric", "contrast", "a", "b", "filter", "threshold", "requires",
                "note"}
@@ -131,14 +130,26 @@ class Region:
 
 @dataclass(frozen=True)
 class Side:
+    """One side of a claim: a framework run by itself (no Keras backend), in some modes, natively or through
+    exported inference runtimes. An exported model is always run from the framework's default mode it was
+    exported from (constants.DEFAULT_MODES), so `modes` constrains the native cells only."""
+
     framework: str
     modes: tuple[str, ...]  # empty: every mode
+    runtimes: tuple[str, ...] = (C.NATIVE_RUNTIME,)
 
-    def matches(self, framework: str, mode: str) -> bool:
-        return framework == self.framework and (not self.modes or mode in self.modes)
+    def matches(self, row: dict[str, Any], suffix: str = "") -> bool:
+        """Whether a cell row (suffix "") or one side of a comparison row ("_a", "_b") is this side."""
+        runtime = row.get(f"runtime{suffix}", C.NATIVE_RUNTIME)
+        return (row[f"framework{suffix}"] == self.framework
+                and row.get(f"backend{suffix}", C.NATIVE_BACKEND) == C.NATIVE_BACKEND
+                and runtime in self.runtimes
+                and (runtime != C.NATIVE_RUNTIME or not self.modes or row[f"mode{suffix}"] in self.modes))
 
     def describe(self) -> str:
-        return self.framework + (f" ({'|'.join(self.modes)})" if self.modes else "")
+        exported = [r for r in self.runtimes if r != C.NATIVE_RUNTIME]
+        return (self.framework + (f" ({'|'.join(self.modes)})" if self.modes else "")
+                + (f" or exported to {'|'.join(exported)}" if exported else ""))
 
 
 @dataclass(frozen=True)
@@ -161,8 +172,8 @@ class Claim:
         best-of: every mode, of which fwbench.stats.best_of keeps the chosen one per cell)."""
         if self.contrast != "defaults":
             return self.a, self.b
-        return (Side(self.a.framework, (C.DEFAULT_MODES[self.a.framework],)),
-                Side(self.b.framework, (C.DEFAULT_MODES[self.b.framework],)))
+        return (Side(self.a.framework, (C.DEFAULT_MODES[self.a.framework],), self.a.runtimes),
+                Side(self.b.framework, (C.DEFAULT_MODES[self.b.framework],), self.b.runtimes))
 
     @property
     def ratio_definition(self) -> str:
@@ -209,18 +220,28 @@ def _region(source: str, cid: str, name: str, spec: Any) -> Region:
 
 
 def _side(source: str, cid: str, name: str, spec: Any) -> Side:
-    if not isinstance(spec, dict) or spec.get("framework") not in C.FRAMEWORKS:
-        raise ClaimError(source, cid, name, f"needs framework: one of {', '.join(C.FRAMEWORKS)}")
-    unknown = set(spec) - {"framework", "mode"}
+    """A claim side: framework (constants.CLAIMS_FRAMEWORKS: the claims are torch vs TensorFlow), its modes,
+    and the inference runtimes it reads (default native only)."""
+    if not isinstance(spec, dict) or spec.get("framework") not in C.CLAIMS_FRAMEWORKS:
+        raise ClaimError(source, cid, name, f"needs framework: one of {', '.join(C.CLAIMS_FRAMEWORKS)}")
+    unknown = set(spec) - {"framework", "mode", "runtime"}
     if unknown:
-        raise ClaimError(source, cid, name, f"unknown key(s) {sorted(unknown)}; allowed: framework, mode")
-    modes = spec.get("mode", [])
-    modes = [modes] if isinstance(modes, str) else modes
-    allowed = C.MODES[spec["framework"]]
-    bad = [m for m in modes if m not in allowed]
-    if bad or not isinstance(modes, list):
-        raise ClaimError(source, cid, f"{name}.mode", f"{bad or modes!r} not in {', '.join(allowed)}")
-    return Side(spec["framework"], tuple(modes))
+        raise ClaimError(source, cid, name, f"unknown key(s) {sorted(unknown)}; allowed: framework, mode, runtime")
+    framework = spec["framework"]
+    modes = _choices(source, cid, f"{name}.mode", spec.get("mode", []), C.MODES[framework])
+    runtimes = _choices(source, cid, f"{name}.runtime", spec.get("runtime", [C.NATIVE_RUNTIME]), C.RUNTIMES[framework])
+    if not runtimes:
+        raise ClaimError(source, cid, f"{name}.runtime", f"empty; allowed: {', '.join(C.RUNTIMES[framework])}")
+    return Side(framework, modes, runtimes)
+
+
+def _choices(source: str, cid: str, fld: str, value: Any, allowed: tuple[str, ...]) -> tuple[str, ...]:
+    """A string or list of strings, each one of `allowed` (ClaimError naming the field otherwise)."""
+    values = [value] if isinstance(value, str) else value
+    bad = [v for v in values if v not in allowed] if isinstance(values, list) else values
+    if bad or not isinstance(values, list):
+        raise ClaimError(source, cid, fld, f"{bad!r} not in {', '.join(allowed)}")
+    return tuple(values)
 
 
 def _filter(source: str, cid: str, spec: Any) -> dict[str, Any]:
@@ -351,12 +372,11 @@ class Evidence:
 
 
 def _passes(claim: Claim, row: dict[str, Any]) -> bool:
-    """Whether a cell or comparison row is one the claim reads; without a `variant` (`runtime`) filter, only
-    the standard models (an implementation variant answers "framework or layer?", fwbench.stats.layer_ablation)
-    run natively (exported runtimes answer "which runtime?")."""
-    for key, default in (("variant", C.STANDARD_VARIANT), ("runtime", C.NATIVE_RUNTIME)):
-        if key not in claim.filter and row.get(key, default) != default:
-            return False
+    """Whether a cell or comparison row is one the claim reads; without a `variant` filter, only the standard
+    models (an implementation variant answers "framework or layer?", fwbench.stats.layer_ablation). Which
+    runtimes a claim reads is said by its sides (Side.runtimes)."""
+    if "variant" not in claim.filter and row.get("variant", C.STANDARD_VARIANT) != C.STANDARD_VARIANT:
+        return False
     for key, allowed in claim.filter.items():
         value = row[key]
         if allowed == LARGEST:
@@ -387,9 +407,9 @@ def _largest(rows: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
 def _orientation(claim: Claim, row: dict[str, Any]) -> int:
     """+1 if the row's A/B is the claim's A/B, -1 if reversed, 0 if it does not match the sides."""
     a, b = claim.sides()
-    if a.matches(row["framework_a"], row["mode_a"]) and b.matches(row["framework_b"], row["mode_b"]):
+    if a.matches(row, "_a") and b.matches(row, "_b"):
         return 1
-    if a.matches(row["framework_b"], row["mode_b"]) and b.matches(row["framework_a"], row["mode_a"]):
+    if a.matches(row, "_b") and b.matches(row, "_a"):
         return -1
     return 0
 
@@ -427,8 +447,8 @@ def _no_cells_reason(claim: Claim, runs: pl.DataFrame, where: str) -> str:
     ok = runs.filter(pl.col("status") == "ok")
     cells = [r for r in ok.unique(subset=["cell_id"]).iter_rows(named=True) if _passes(claim, r)]
     a, b = claim.sides()
-    n_a = sum(a.matches(r["framework"], r["mode"]) for r in cells)
-    n_b = sum(b.matches(r["framework"], r["mode"]) for r in cells)
+    n_a = sum(a.matches(r) for r in cells)
+    n_b = sum(b.matches(r) for r in cells)
     return (f"no comparable cells {where}: {n_a} cell(s) with ok runs match A ({a.describe()}) and "
             f"{n_b} match B ({b.describe()}) under {_describe_filter(claim)}; a comparison needs both "
             f"at the same model/size/phase/batch/seq_len/device/threads/dtype")

@@ -1,10 +1,14 @@
-"""Pairwise comparisons of cells that differ only in framework and/or mode (and implementation variant).
+"""Pairwise comparisons of cells of one workload that differ in their implementation: framework, Keras
+backend, mode, inference runtime (metrics.IMPLEMENTATION_FIELDS), and implementation variant.
 
 Each implementation variant (fwbench.constants.VARIANTS) has its own rows: a variant one framework has
 (TF fused_bn) against the other framework's standard cells, one both have (no_onednn) against itself.
+An exported runtime is compared with every natively run cell and with the same runtime exported from the other
+framework; runtimes are ranked among themselves by fwbench.stats.which_runtime.
 
 Direction: ``ratio = value_A / value_B`` of medians, where A is the earlier side in the
-vocabulary order (torch before tensorflow; eager before compiled modes). For step time, memory
+vocabulary order (metrics.implementation_order: torch before tensorflow, jax, keras; eager before compiled
+modes; native before exported runtimes). For step time, memory
 and first step, ratio > 1 means A is slower / uses more. Throughput is not a separate row: at the
 same batch its ratio is the inverse of the step-time ratio. Both medians stay in each row.
 
@@ -29,10 +33,13 @@ from fwbench import constants as C
 from fwbench.constants import EQUIVALENCE_MARGIN
 from fwbench.stats.bootstrap import (CAMPAIGN_LEVEL, CAMPAIGN_LEVEL_MIN, HIERARCHICAL, N_RESAMPLES, SEED, TWO_SAMPLE,
                                      campaign_medians, center, hierarchical_medians, ratio_from_medians, run_medians)
-from fwbench.stats.metrics import KEY_FIELDS, METRICS, Metric, in_scope, scopes, with_cell_defaults
+from fwbench.stats.metrics import (CELL_COLUMNS, IMPLEMENTATION_FIELDS, KEY_FIELDS, METRICS, Metric,
+                                   implementation_label, implementation_order, in_scope, scopes, with_cell_defaults)
 from fwbench.stats.multiple import bh_adjust
 
 ALPHA = 0.05
+#: What a comparison row says of each side (framework_a, backend_a, mode_a, runtime_a, cell_id_a, then _b).
+SIDE_FIELDS: tuple[str, ...] = (*IMPLEMENTATION_FIELDS, "cell_id")
 MIN_RUNS = 4  # usable runs per side before a cell enters a CI, a test or a verdict (a bootstrap of 2 or 3
 # run values covers the median far less often than its nominal 95%)
 
@@ -43,10 +50,6 @@ class Comparisons:
 
     table: pl.DataFrame
     log_replicates: dict[str, np.ndarray] = field(default_factory=dict)
-
-
-def _order(framework: str, mode: str) -> tuple[int, int]:
-    return C.FRAMEWORKS.index(framework), C.MODES[framework].index(mode)
 
 
 def mann_whitney(a: np.ndarray, b: np.ndarray) -> tuple[float, float, float]:
@@ -86,20 +89,34 @@ def _stands_in(row: dict, variant: str) -> bool:
                                          and variant not in C.VARIANTS[row["framework"]][row["model"]])
 
 
+def _pairable(a: dict, b: dict) -> bool:
+    """Runtimes meet the native cells and their own kind (ONNX Runtime from torch vs from TensorFlow); two
+    different exported runtimes are which_runtime's question, not a comparison row."""
+    return a["runtime"] == b["runtime"] or C.NATIVE_RUNTIME in (a["runtime"], b["runtime"])
+
+
 def comparison_pairs(cells: pl.DataFrame) -> list[tuple[dict, dict, str]]:
     """(A, B, variant): cell rows sharing every key field but the implementation variant, one pair per two
-    (framework, mode) combinations of each variant (see _stands_in); a pair of two standard cells belongs
+    implementations of each variant (see _stands_in, _pairable); a pair of two standard cells belongs
     to the standard variant only."""
     base = [k for k in KEY_FIELDS if k != "variant"]
     pairs = []
-    for _, group in cells.sort(list(KEY_FIELDS)).group_by(base, maintain_order=True):
+    for _, group in with_cell_defaults(cells).sort(list(KEY_FIELDS)).group_by(base, maintain_order=True):
         rows = list(group.iter_rows(named=True))
         for variant in sorted({r["variant"] for r in rows}, key=C.ALL_VARIANTS.index):
-            members = sorted((r for r in rows if _stands_in(r, variant)),
-                             key=lambda r: _order(r["framework"], r["mode"]))
+            members = sorted((r for r in rows if _stands_in(r, variant)), key=implementation_order)
             pairs.extend((a, b, variant) for a, b in combinations(members, 2)
-                         if variant in (a["variant"], b["variant"]))
+                         if variant in (a["variant"], b["variant"]) and _pairable(a, b))
     return pairs
+
+
+def _kind(a: dict, b: dict) -> str:
+    """What differs between the two sides, the coarsest first."""
+    return next((kind for kind in ("framework", "backend", "runtime") if a[kind] != b[kind]), "mode")
+
+
+def _label(row: dict) -> str:
+    return implementation_label(row["framework"], row["mode"], row["backend"], row["runtime"])
 
 
 def key_seed(seed: int, key: str) -> int:
@@ -173,10 +190,9 @@ def compare(
     their names (median_a, median_b)."""
     rows, reps = [], {}
     runs = with_cell_defaults(runs)
-    cell_cols = ["cell_id", "framework", "mode", *KEY_FIELDS]
     for scope in scopes(runs):
         table = in_scope(runs, scope)
-        cells = table.select(cell_cols).unique(subset=["cell_id"], keep="first")
+        cells = table.select(CELL_COLUMNS).unique(subset=["cell_id"], keep="first")
         first_row = len(rows)
         data = CellData(table, scope, steps_by_run, seed, n_resamples, statistic)
         for a, b, variant in comparison_pairs(cells):
@@ -188,23 +204,21 @@ def compare(
                 cid = f"{scope}:{metric.name}:{a['cell_id']}:{b['cell_id']}"
                 row = {
                     "comparison_id": cid, "system_id": scope, "metric": metric.name, "unit": metric.unit,
-                    "kind": "framework" if a["framework"] != b["framework"] else "mode",
-                    **{k: a[k] for k in KEY_FIELDS}, "variant": variant,
-                    "framework_a": a["framework"], "mode_a": a["mode"], "cell_id_a": a["cell_id"],
-                    "framework_b": b["framework"], "mode_b": b["mode"], "cell_id_b": b["cell_id"],
+                    "kind": _kind(a, b), **{k: a[k] for k in KEY_FIELDS}, "variant": variant,
+                    **{f"{k}_{side}": r[k] for side, r in (("a", a), ("b", b)) for k in SIDE_FIELDS},
                     "n_a": len(va), "n_b": len(vb),
                     "median_a": float(center(va, statistic=statistic)),
                     "median_b": float(center(vb, statistic=statistic)),
                     "ratio": float(center(va, statistic=statistic) / center(vb, statistic=statistic)),
-                    "direction": f"ratio = {metric.name} A/B; > 1: A ({a['framework']} {a['mode']}) "
+                    "direction": f"ratio = {metric.name} A/B; > 1: A ({_label(a)}) "
                                  f"{'uses more' if 'memory' in metric.name else 'slower'}",
                     "ratio_low": math.nan, "ratio_high": math.nan, "ci_method": None,
                     "mwu_u": math.nan, "p_value": math.nan, "prob_a_lower": math.nan,
                     "equivalence_margin": margin, "tost_p": math.nan, "note": None,
                 }
                 if len(va) < MIN_RUNS or len(vb) < MIN_RUNS:
-                    row["note"] = (f"fewer than {MIN_RUNS} usable runs on a side ({a['framework']} {a['mode']}: "
-                                   f"{len(va)}, {b['framework']} {b['mode']}: {len(vb)}): no CI, test or verdict")
+                    row["note"] = (f"fewer than {MIN_RUNS} usable runs on a side ({_label(a)}: {len(va)}, "
+                                   f"{_label(b)}: {len(vb)}): no CI, test or verdict")
                 else:
                     ci = ratio_from_medians(row["median_a"], row["median_b"],
                                             data.replicates(a["cell_id"], metric),
@@ -230,10 +244,10 @@ def empty_table() -> pl.DataFrame:
     """The comparisons schema with no rows (a dataset with a single framework/mode per key)."""
     s, f, i, b = pl.String, pl.Float64, pl.Int64, pl.Boolean
     key_types = {"model": s, "size": s, "phase": s, "batch_size": i, "seq_len": i, "device": s,
-                 "threads": i, "dtype": s, "variant": s, "runtime": s}
+                 "threads": i, "dtype": s, "variant": s}
     schema = {"comparison_id": s, "system_id": s, "metric": s, "unit": s, "kind": s,
               **{k: key_types[k] for k in KEY_FIELDS},
-              "framework_a": s, "mode_a": s, "cell_id_a": s, "framework_b": s, "mode_b": s, "cell_id_b": s,
+              **{f"{k}_{side}": s for side in ("a", "b") for k in SIDE_FIELDS},
               "n_a": i, "n_b": i, "median_a": f, "median_b": f, "ratio": f, "direction": s,
               "ratio_low": f, "ratio_high": f, "ci_method": s, "mwu_u": f, "p_value": f, "prob_a_lower": f,
               "equivalence_margin": f, "tost_p": f, "note": s, "p_adjusted": f, "significant": b,

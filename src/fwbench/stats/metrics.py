@@ -15,12 +15,33 @@ import numpy as np
 import polars as pl
 
 from fwbench import constants as C
-from fwbench.cells import Cell
+from fwbench.cells import DEFAULTED_FIELDS, Cell
 from fwbench.stats.steady_state import detect_steady_state
 
 LATENCY_COLUMNS: tuple[str, ...] = tuple(f"p{q}_ms" for q in C.LATENCY_PERCENTILES)
 CELL_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Cell))
-KEY_FIELDS: tuple[str, ...] = tuple(f for f in CELL_FIELDS if f not in ("framework", "mode"))
+#: What is measured (framework, its Keras backend, mode, inference runtime) vs the workload it is measured on
+#: (KEY_FIELDS: model, size, phase, batch, sequence, device, threads, dtype, implementation variant). Comparisons
+#: pair implementations of one workload; the variant is a workload field with its own pairing rule.
+IMPLEMENTATION_FIELDS: tuple[str, ...] = ("framework", "backend", "mode", "runtime")
+KEY_FIELDS: tuple[str, ...] = tuple(f for f in CELL_FIELDS if f not in IMPLEMENTATION_FIELDS)
+CELL_COLUMNS: tuple[str, ...] = ("cell_id", *IMPLEMENTATION_FIELDS, *KEY_FIELDS)
+
+
+def implementation_order(row: dict) -> tuple[int, int, int, int]:
+    """Vocabulary order of a cell's implementation (torch before tensorflow before jax before keras; eager
+    before compiled modes; native before exported runtimes): the A side of a comparison is the earlier one."""
+    framework = row["framework"]
+    return (C.FRAMEWORKS.index(framework), C.ALL_BACKENDS.index(row.get("backend", C.NATIVE_BACKEND)),
+            C.MODES[framework].index(row["mode"]), C.ALL_RUNTIMES.index(row.get("runtime", C.NATIVE_RUNTIME)))
+
+
+def implementation_label(framework: str, mode: str, backend: str = C.NATIVE_BACKEND,
+                         runtime: str = C.NATIVE_RUNTIME) -> str:
+    """How tables, sentences and figures name an implementation: 'torch eager', 'keras[jax] jit',
+    'torch eager -> onnxruntime' (an exported runtime names the mode it was exported from)."""
+    name = framework if backend == C.NATIVE_BACKEND else f"{framework}[{backend}]"
+    return f"{name} {mode}" + ("" if runtime == C.NATIVE_RUNTIME else f" -> {runtime}")
 POOLED = "pooled"
 
 
@@ -88,9 +109,9 @@ def steady_steps(steps: pl.DataFrame, steady: pl.DataFrame) -> dict[str, np.ndar
 
 
 def with_cell_defaults(runs: pl.DataFrame) -> pl.DataFrame:
-    """Runs with `variant` and `runtime` columns: frames made before them hold standard models run natively."""
-    defaults = {"variant": C.STANDARD_VARIANT, "runtime": C.NATIVE_RUNTIME}
-    missing = [pl.lit(value).alias(name) for name, value in defaults.items() if name not in runs.columns]
+    """Runs with the cell fields added after the first runs (`variant`, `runtime`, `backend`): frames made before
+    them hold standard models run natively."""
+    missing = [pl.lit(value).alias(name) for name, value in DEFAULTED_FIELDS.items() if name not in runs.columns]
     return runs.with_columns(missing) if missing else runs
 
 

@@ -18,7 +18,7 @@ import polars as pl
 from fwbench import constants as C
 from fwbench.stats.bootstrap import TWO_SAMPLE, ratio_from_medians, run_medians
 from fwbench.stats.comparisons import MIN_RUNS, key_seed
-from fwbench.stats.metrics import in_scope, scopes
+from fwbench.stats.metrics import in_scope, scopes, with_cell_defaults
 
 #: scenario -> (per-run column, what it measures)
 SCENARIOS: dict[str, tuple[str, str]] = {
@@ -26,7 +26,7 @@ SCENARIOS: dict[str, tuple[str, str]] = {
     "throughput": ("step_ms", "steady-state step time (ms; throughput = batch x 1000 / it)"),
 }
 WORKLOAD: tuple[str, ...] = ("model", "size", "batch_size", "seq_len", "device", "threads", "dtype")
-CANDIDATE: tuple[str, ...] = ("framework", "mode", "runtime")
+CANDIDATE: tuple[str, ...] = ("framework", "backend", "mode", "runtime")
 
 
 def scenario_of(batch_size: int) -> str:
@@ -42,6 +42,7 @@ def _replicates(values: np.ndarray, key: str, seed: int, n_resamples: int) -> np
 def which_runtime(per_run: pl.DataFrame, *, seed: int, n_resamples: int) -> pl.DataFrame:
     """One row per scope, inference workload and candidate (see the module docstring); empty without
     inference runs."""
+    per_run = with_cell_defaults(per_run)
     need = {*WORKLOAD, *CANDIDATE, "phase", "variant", "cell_id", "step_ms", "p99_ms", "system_id"}
     if not need <= set(per_run.columns):
         return empty_table()
@@ -84,7 +85,8 @@ def which_runtime(per_run: pl.DataFrame, *, seed: int, n_resamples: int) -> pl.D
 SCHEMA: dict[str, pl.DataType] = {
     "system_id": pl.String, "model": pl.String, "size": pl.String, "batch_size": pl.Int64, "seq_len": pl.Int64,
     "device": pl.String, "threads": pl.Int64, "dtype": pl.String, "scenario": pl.String, "metric": pl.String,
-    "framework": pl.String, "mode": pl.String, "runtime": pl.String, "cell_id": pl.String, "n_runs": pl.Int64,
+    "framework": pl.String, "backend": pl.String, "mode": pl.String, "runtime": pl.String, "cell_id": pl.String,
+    "n_runs": pl.Int64,
     "median": pl.Float64, "median_low": pl.Float64, "median_high": pl.Float64, "throughput_sps": pl.Float64,
     "rank": pl.Int64, "ratio_to_fastest": pl.Float64, "ratio_low": pl.Float64, "ratio_high": pl.Float64,
     "fastest": pl.Boolean, "tied_with_fastest": pl.Boolean}
