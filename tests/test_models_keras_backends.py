@@ -6,9 +6,11 @@ with helpers.parity's tolerances.
 Keras fixes its backend at the first import (this process already has keras on TensorFlow), so each
 backend runs helpers/keras_backend_parity.py in its own process with KERAS_BACKEND set; the script
 reports per case and the backend keras really used. The fast cases (every family at tiny and at its
-default size; JAX eager at tiny only; torch.compile for cnn_plain tiny only) take about two minutes
-for the three backends on 2 cores; the slow test runs the rest (torch.compile of every other model:
-minutes). One xdist group: each process uses both cores, so the backends run one after another.
+default size in both modes, except JAX eager, tiny only, and torch.compile, cnn_plain tiny only) took
+2.8-3.7 min for the three backends on the shared 2-core machine (load 2-4 from other jobs; 3-3.5 CPU-min);
+the slow test runs the rest (torch.compile of the other 7 models, 20-130 s each from a cold inductor
+cache; JAX eager at the default sizes). One xdist group: each process uses both cores, so the backends
+run one after another.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import pytest
 from helpers.keras_backend_parity import cases
 
 from fwbench import constants as C
+from fwbench.models import training_keras as K
 
 SCRIPT = Path(__file__).parent / "helpers" / "keras_backend_parity.py"
 
@@ -58,3 +61,8 @@ def test_keras_backend_matches_torch(backend: str) -> None:
 @pytest.mark.parametrize("backend", [b for b in C.KERAS_BACKENDS if cases(b, slow=True)])
 def test_keras_backend_matches_torch_slow_cases(backend: str) -> None:
     check_report(run_backend(backend, slow=True, timeout_s=3600), backend, slow=True)
+
+
+def test_unknown_mode_names_allowed_ones() -> None:
+    with pytest.raises(ValueError, match="allowed: eager, jit"):
+        K.check_mode("xla")

@@ -49,7 +49,7 @@ def all_cases() -> list[Case]:
 
 
 def is_slow(backend: str, case: Case) -> bool:
-    """Cases left to the slow test, measured on the 2-core reference machine: torch.compile of Keras's
+    """Cases left to the slow test, as measured on the shared 2-core machine: torch.compile of Keras's
     step (20-130 s a model; cnn_plain tiny, the cheapest, stays fast) and JAX op-by-op eager steps at
     the default sizes (about 10 s a model); tiny covers JAX eager in the fast test."""
     model, size, mode = case
@@ -115,6 +115,8 @@ def failure(check: Callable[..., Any], *args: Any) -> str | None:
 
 def check_case(model: str, size: str, mode: str) -> dict[str, Any]:
     """One case's worst differences and failed checks (`failures` empty when it passes)."""
+    import torch
+
     start = time.perf_counter()
     pair = make_pair(model, size, batch_seed=BATCH_SEED)
     keras_model = pair.tf_model
@@ -139,6 +141,9 @@ def check_case(model: str, size: str, mode: str) -> dict[str, Any]:
     pair.family.copy_torch_to_tf(pair.torch_model, stepped)
     weight_diff, weight_path = worst(stepped.trainable_variables, keras_model.trainable_variables)
     stats_diff, stats_path = worst(moving_statistics(stepped), moving_statistics(keras_model))
+    norms = sum(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in pair.torch_model.modules())
+    if len(moving_statistics(keras_model)) != 2 * norms:  # the statistics check must not be vacuous
+        failures.append(f"{len(moving_statistics(keras_model))} keras moving statistics for {norms} torch BatchNorms")
     for what, diff, path in (("weight", weight_diff, weight_path), ("moving statistic", stats_diff, stats_path)):
         if not diff <= WEIGHT_ATOL:
             failures.append(f"{what} {path}: max |diff| {diff:.3g} > {WEIGHT_ATOL}")
