@@ -7,6 +7,7 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
+from fwbench import constants as C
 from fwbench.stats.analyze import analyze
 from fwbench.stats.claims import parse_claims
 from fwbench.synthetic import base_cell
@@ -27,7 +28,8 @@ def frames() -> dict[str, pl.DataFrame]:
     for backend, cost in KERAS_COST.items():
         mode, native_ms = natives[backend]
         cells[base_cell(framework="keras", mode=mode, backend=backend)] = native_ms * cost
-    return planted_frames(cells, reps=8, seed=3)
+    frames = planted_frames(cells, reps=8, seed=3)
+    return {**frames, "runs": frames["runs"].with_columns(grid_name=pl.lit(C.FRAMEWORKS_GRID))}
 
 
 @pytest.fixture(scope="module")
@@ -71,3 +73,10 @@ def test_every_implementation_pair_is_compared_and_claims_read_torch_and_tensorf
     claim = _pooled(analysis.claims).row(0, named=True)
     assert claim["n_cells"] == 1  # torch vs TF, never JAX or Keras on a torch/TF backend
     assert claim["effect_low"] < TORCH_MS / TF_MS < claim["effect_high"]
+
+
+def test_runs_of_other_grids_are_not_read() -> None:
+    """A JAX cell from another campaign (another day) is no evidence for the same-day contrast."""
+    data = frames()
+    other = data["runs"].with_columns(grid_name=pl.lit("default"))
+    assert analyze(other, data["steps"], CLAIMS, n_resamples=100).framework_contrasts.height == 0

@@ -91,6 +91,9 @@ VARIANT_TEXT: dict[str, str] = {
 #: The grid whose runs answer "framework or layer?" (fwbench.stats.layer_ablation): variants beside the
 #: standard models, measured in one campaign.
 ABLATION_GRID = "ablation"
+#: The grid whose runs answer "beyond two frameworks" (fwbench.stats.framework_contrasts): JAX and Keras beside
+#: their torch/TensorFlow references, measured in one campaign.
+FRAMEWORKS_GRID = "frameworks"
 # Inference runtimes (issue 15): `native` runs the framework's own mode; the others run the model exported
 # from the framework's default mode (DEFAULT_MODES: torch eager, TF function), inference cells only, CPU.
 NATIVE_RUNTIME = "native"

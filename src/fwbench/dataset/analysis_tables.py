@@ -60,10 +60,11 @@ TABLE_DESCRIPTIONS: dict[str, str] = {
         "(fwbench.stats.layer_ablation)."
     ),
     "framework_contrasts": (
-        "One row per scope, workload and pair of implementations beyond torch vs TensorFlow: the Keras 3 layer's cost "
-        "on each backend (keras on a backend vs that backend's framework in the matching mode) and JAX vs torch and "
-        "TensorFlow, each a step-time comparison row oriented subject / reference; descriptive, written by "
-        "`fwbench analyze` (fwbench.stats.framework_contrasts)."
+        "One row per scope, workload and pair of implementations beyond torch vs TensorFlow, from the frameworks "
+        "grid's runs only (one campaign: same-day references): the Keras 3 layer's cost on each backend (keras on a "
+        "backend vs that backend's framework in the matching mode) and JAX vs torch and TensorFlow, each a step-time "
+        "comparison oriented subject / reference; descriptive, written by `fwbench analyze` "
+        "(fwbench.stats.framework_contrasts)."
     ),
     "which_runtime": (
         "One row per scope, inference workload and candidate (framework, mode, runtime) with 4+ usable runs: "
@@ -386,7 +387,7 @@ TABLE_COLUMNS: dict[str, dict[str, AnalysisColumn]] = {
         "n_subject": _C("Runs of the subject with a step time."),
         "n_reference": _C("Runs of the reference with a step time."),
         "ci_excludes_1": _C("Whether the ratio's 95% CI excludes 1."),
-        "comparison_id": _C("The comparisons row the ratio comes from."),
+        "comparison_id": _C("Id of the step-time comparison (of the frameworks grid's runs) the ratio comes from."),
     },
     "which_runtime": {
         "scenario": _C("latency (batch 1: a single stream of requests, judged by p99) or throughput (batch > 1, "

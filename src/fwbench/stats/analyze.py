@@ -130,7 +130,8 @@ def analyze(runs: pl.DataFrame, steps: pl.DataFrame, claims: list[Claim] | None 
         layer_ablation=layer_ablation(claims, per_run, steps_by_run, seed=seed, n_resamples=n_resamples,
                                       margin=margin),
         which_runtime=which_runtime(per_run, seed=seed, n_resamples=n_resamples),
-        framework_contrasts=framework_contrasts(comps.table),
+        framework_contrasts=framework_contrasts(per_run, steps_by_run, seed=seed, n_resamples=n_resamples,
+                                                margin=margin),
         accuracy=accuracy,
     )
 

@@ -1,7 +1,10 @@
 """Beyond torch vs TensorFlow (issue 18): what the Keras 3 layer costs on each backend, and where JAX stands.
 
-Descriptive (no claim rests on it; the claims stay torch vs TensorFlow), read from the comparisons table so
-each ratio keeps the CI, test and run counts it has there, oriented with the subject on top:
+Descriptive (no claim rests on it; the claims stay torch vs TensorFlow). Only the frameworks grid's runs
+(constants.FRAMEWORKS_GRID) are read: JAX, Keras and their torch/TensorFlow references measured in one campaign,
+so a ratio is the implementation's, not the day's (shipped campaigns moved 2-3.5x between days). Each row is a
+step-time comparison of those runs (fwbench.stats.comparisons: CI, test, run counts), oriented with the subject
+on top:
 - `keras_layer`: the project's Keras model trained by Keras's own loop on a backend vs that backend's own
   framework in the matching mode (KERAS_LAYER_REFERENCE: keras[jax] jit vs JAX jit, keras[tensorflow] jit vs
   TensorFlow XLA, keras[torch] eager vs torch eager ...). Step time keras / native: > 1 = the Keras layer
@@ -14,9 +17,11 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import polars as pl
 
 from fwbench import constants as C
+from fwbench.stats.comparisons import compare
 from fwbench.stats.comparisons import empty_table as comparisons_table
 from fwbench.stats.metrics import KEY_FIELDS, implementation_label
 
@@ -45,11 +50,19 @@ def _contrast(subject: dict[str, str], reference: dict[str, str]) -> str | None:
     return None
 
 
-def framework_contrasts(comparisons: pl.DataFrame) -> pl.DataFrame:
-    """One row per scope, workload and contrast pair, from the comparisons table's step-time rows."""
-    need = {"metric", "variant", *(f"{k}_{s}" for k in _SIDES for s in ("a", "b"))}
-    if not comparisons.height or not need <= set(comparisons.columns):
+def framework_contrasts(per_run: pl.DataFrame, steps_by_run: dict[str, np.ndarray], *, seed: int, n_resamples: int,
+                        margin: float) -> pl.DataFrame:
+    """The table from the frameworks grid's runs of `per_run` (fwbench.stats.metrics.run_table; empty without)."""
+    if "grid_name" not in per_run.columns:
         return empty_table()
+    runs = per_run.filter(pl.col("grid_name") == C.FRAMEWORKS_GRID)
+    if not runs.height:
+        return empty_table()
+    return contrast_rows(compare(runs, steps_by_run, margin=margin, seed=seed, n_resamples=n_resamples).table)
+
+
+def contrast_rows(comparisons: pl.DataFrame) -> pl.DataFrame:
+    """One row per scope, workload and contrast pair, from a comparisons table's step-time rows."""
     rows = []
     step = comparisons.filter((pl.col("metric") == "step_time") & (pl.col("variant") == C.STANDARD_VARIANT)
                               & (pl.col("runtime_a") == C.NATIVE_RUNTIME) & (pl.col("runtime_b") == C.NATIVE_RUNTIME))
