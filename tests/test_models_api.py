@@ -124,8 +124,8 @@ def test_importing_models_imports_no_framework() -> None:
         "import sys, fwbench.models as m\n"
         f"for name in {C.MODELS!r}:\n"
         "    f = m.get_family(name); c = f.config(f.sizes[0], 8); f.make_batch(c, 2, 8, 0); f.flops_per_sample(c, 8)\n"
-        "import fwbench.models.training\n"
-        "print(sorted(k for k in ('torch', 'tensorflow', 'keras') if k in sys.modules))\n"
+        "import fwbench.models.training, fwbench.models.training_jax, fwbench.models.training_keras\n"
+        "print(sorted(k for k in ('torch', 'tensorflow', 'keras', 'jax', 'flax', 'optax') if k in sys.modules))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

@@ -14,8 +14,6 @@ in training. The checks live in tests/helpers/parity_jax.py.
 
 from __future__ import annotations
 
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -118,15 +116,3 @@ def test_copy_names_the_mismatching_parameter() -> None:
     pair.torch_model.blocks = pair.torch_model.blocks[:-1]
     with pytest.raises(ValueError, match=r"missing \['blocks\.2\."):
         pair.family.copy_torch_to_jax(pair.torch_model, pair.jax_model)
-
-
-def test_importing_the_models_imports_no_jax() -> None:
-    code = (
-        "import sys, fwbench.models as m\n"
-        f"for name in {C.MODELS!r}:\n"
-        "    f = m.get_family(name); c = f.config(f.sizes[0], 8); f.make_batch(c, 2, 8, 0); f.flops_per_sample(c, 8)\n"
-        "import fwbench.models.training_jax\n"
-        "print(sorted(k for k in ('jax', 'flax', 'optax') if k in sys.modules))\n"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert out.strip() == "[]"
