@@ -57,7 +57,7 @@ class JaxBackend:
 
         model = family.build_jax(config, seed)
         batch = TJ.to_jax(batch_np, device)
-        step = TJ.make_jax_step(model, phase, jit=mode == "jit")
+        step = TJ.make_jax_step(model, phase, jit=mode == "jit", device=device)  # the step's state beside the batch
         return Workload(step=lambda: step(batch), params=TJ.count_params_jax(model))
 
     def onednn_enabled(self) -> bool | None:
