@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from fwbench import constants as C
-from fwbench.cells import Cell
+from fwbench.cells import Cell, implementation_name
 from fwbench.harness.record import RunContext
 from fwbench.harness.runner import run_cell
 from fwbench.harness.worker import FAULT_ENV
@@ -28,7 +28,7 @@ FIRST_MODES = [(fw, C.MODES[fw][0], backend) for fw in C.FRAMEWORKS for backend 
 
 
 def _ids(cases: list[tuple[str, str, str]]) -> list[str]:
-    return [f"{f}{'' if b == C.NATIVE_BACKEND else f'[{b}]'}-{m}" for f, m, b in cases]
+    return [f"{implementation_name(f, b)}-{m}" for f, m, b in cases]
 
 
 def _ctx(framework: str = "torch", mode: str = "eager", model: str = "cnn", phase: str = "train",

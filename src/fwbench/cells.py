@@ -128,6 +128,11 @@ def check_variant(framework: str, model: str, variant: str, seq_len: int) -> Non
                                             "graph grows with every timestep)")
 
 
+def implementation_name(framework: str, backend: str = C.NATIVE_BACKEND) -> str:
+    """How tables, sentences and figures name what runs a cell: 'torch', or 'keras[jax]' for Keras on a backend."""
+    return framework if backend == C.NATIVE_BACKEND else f"{framework}[{backend}]"
+
+
 #: Cell fields added after the first runs, with the value every earlier run implicitly had.
 DEFAULTED_FIELDS: dict[str, str] = {"variant": C.STANDARD_VARIANT, "runtime": C.NATIVE_RUNTIME,
                                     "backend": C.NATIVE_BACKEND}

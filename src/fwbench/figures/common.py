@@ -12,6 +12,7 @@ import altair as alt
 import polars as pl
 
 from fwbench import constants as C
+from fwbench.cells import implementation_name
 
 FRAMEWORK_LABELS: dict[str, str] = {"torch": "PyTorch", "tensorflow": "TensorFlow", "jax": "JAX", "keras": "Keras 3"}
 FRAMEWORK_COLORS: dict[str, str] = {"torch": "#d6604d", "tensorflow": "#4393c3", "jax": "#5aae61", "keras": "#9970ab"}
@@ -19,12 +20,14 @@ FRAMEWORK_COLORS: dict[str, str] = {"torch": "#d6604d", "tensorflow": "#4393c3",
 
 def fw_mode_name(framework: str, mode: str, backend: str = C.NATIVE_BACKEND) -> str:
     """The figures' colour key of an implementation: 'torch/eager', 'keras[jax]/jit'."""
-    return (framework if backend == C.NATIVE_BACKEND else f"{framework}[{backend}]") + f"/{mode}"
+    return f"{implementation_name(framework, backend)}/{mode}"
 
 
 #: Every framework[/backend]/mode in a fixed order: the colour domain of all figures.
 FW_MODES: tuple[str, ...] = tuple(fw_mode_name(fw, m, b) for fw in C.FRAMEWORKS for b in C.BACKENDS[fw]
                                   for m in C.MODES[fw])
+_FW_MODE_BY_KEY: dict[str, str] = {f"{fw}/{b}/{m}": fw_mode_name(fw, m, b) for fw in C.FRAMEWORKS
+                                   for b in C.BACKENDS[fw] for m in C.MODES[fw]}
 #: One colour per framework/mode pair, shades of the framework colour (Keras: of its backend's hue family).
 MODE_COLORS: dict[str, str] = dict(zip(FW_MODES, (
     "#b2182b", "#f4a582",             # torch eager, compile
@@ -96,9 +99,8 @@ def standard(frame: pl.DataFrame) -> pl.DataFrame:
 def with_fw_mode(frame: pl.DataFrame) -> pl.DataFrame:
     """Add 'fw_mode' = framework[backend]/mode (fw_mode_name), the colour key shared by all figures."""
     backend = pl.col("backend") if "backend" in frame.columns else pl.lit(C.NATIVE_BACKEND)
-    name = pl.when(backend == C.NATIVE_BACKEND).then(pl.col("framework")).otherwise(
-        pl.concat_str([pl.col("framework"), pl.lit("["), backend, pl.lit("]")]))
-    return frame.with_columns(fw_mode=pl.concat_str([name, pl.col("mode")], separator="/"))
+    key = pl.concat_str([pl.col("framework"), backend, pl.col("mode")], separator="/")
+    return frame.with_columns(fw_mode=key.replace_strict(_FW_MODE_BY_KEY, return_dtype=pl.String))
 
 
 def fw_mode_color(frame: pl.DataFrame, title: str = "framework / mode") -> alt.Color:

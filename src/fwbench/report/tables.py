@@ -18,6 +18,7 @@ from fwbench.figures.data import FigureData
 from fwbench.figures.forest import speed_ratios
 from fwbench.report import fmt
 from fwbench.stats.comparisons import MIN_RUNS
+from fwbench.cells import implementation_name
 from fwbench.stats.metrics import implementation_label, with_cell_defaults
 from fwbench.stats.sensitivity import PRIMARY, UNTESTABLE, VARIANTS
 from fwbench.report.reproduction import campaigns_table, reproducibility_table
@@ -250,8 +251,7 @@ def which_runtime_groups(table: pl.DataFrame) -> list[tuple[dict[str, Any], list
 
 def candidate_label(row: dict[str, Any]) -> str:
     """'torch onnxruntime' for an exported runtime, 'torch eager' / 'keras[jax] jit' for a native mode."""
-    backend = row.get("backend", C.NATIVE_BACKEND)
-    name = row["framework"] if backend == C.NATIVE_BACKEND else f"{row['framework']}[{backend}]"
+    name = implementation_name(row["framework"], row.get("backend", C.NATIVE_BACKEND))
     return f"{name} {row['runtime'] if row['runtime'] != C.NATIVE_RUNTIME else row['mode']}"
 
 

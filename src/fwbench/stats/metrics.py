@@ -15,7 +15,7 @@ import numpy as np
 import polars as pl
 
 from fwbench import constants as C
-from fwbench.cells import DEFAULTED_FIELDS, Cell
+from fwbench.cells import DEFAULTED_FIELDS, Cell, implementation_name
 from fwbench.stats.steady_state import detect_steady_state
 
 LATENCY_COLUMNS: tuple[str, ...] = tuple(f"p{q}_ms" for q in C.LATENCY_PERCENTILES)
@@ -40,8 +40,10 @@ def implementation_label(framework: str, mode: str, backend: str = C.NATIVE_BACK
                          runtime: str = C.NATIVE_RUNTIME) -> str:
     """How tables, sentences and figures name an implementation: 'torch eager', 'keras[jax] jit',
     'torch eager -> onnxruntime' (an exported runtime names the mode it was exported from)."""
-    name = framework if backend == C.NATIVE_BACKEND else f"{framework}[{backend}]"
-    return f"{name} {mode}" + ("" if runtime == C.NATIVE_RUNTIME else f" -> {runtime}")
+    exported = "" if runtime == C.NATIVE_RUNTIME else f" -> {runtime}"
+    return f"{implementation_name(framework, backend)} {mode}{exported}"
+
+
 POOLED = "pooled"
 
 
