@@ -90,6 +90,27 @@ def test_cells_only_one_campaign_measured_do_not_count_as_disagreement() -> None
     assert pooled(result)["verdict"] == "depends on the cell"  # the pooled verdict reads every cell
 
 
+def test_campaigns_that_agree_on_their_common_cells_are_not_not_reproducible() -> None:
+    """Two default-like campaigns measure two shapes (TF faster at batch 32, slower at batch 64: the
+    claim depends on the cell); an ablation-like third measures batch 32 only. Each pair is judged on
+    the cells both measured, so the third agrees with both, and the host's verdict is not `not reproducible`."""
+    ids = ("20261125T143029Z-aaaa", "20261129T120000Z-bbbb", "20261130T120000Z-cccc")
+    frames = campaign_frames(dict.fromkeys(ids, (1.0, 1.0)))
+    extra = [records_to_frames(planted_records(framework_cells(TF_MS, TORCH_MS * 1.5, batch_size=64), reps=6,
+                                               seed=10 + i, system=SYSTEM)) for i in range(2)]
+    runs = pl.concat([frames["runs"], *[e["runs"].with_columns(pl.lit(c).alias("campaign_id"))
+                                        for e, c in zip(extra, ids[:2])]])
+    steps = pl.concat([frames["steps"], *[e["steps"] for e in extra]])
+    result = analyze(runs, steps, CLAIMS, n_resamples=500)
+    pairs = result.reproducibility.filter(pl.col("kind") == "claim").sort("campaign_a", "campaign_b")
+    assert pairs.select("campaign_a", "campaign_b", "n_common_cells").rows() == [
+        (ids[0], ids[1], 4), (ids[0], ids[2], 2), (ids[1], ids[2], 2)]
+    assert pairs["verdict_a"].to_list() == ["depends on the cell", "supported", "supported"]
+    assert pairs["agree"].to_list() == [True, True, True]
+    host = result.claims.filter((pl.col("claim_id") == "R01") & (pl.col("system_id") == SYSTEM["system_id"]))
+    assert host["verdict"].to_list() == ["depends on the cell"]
+
+
 def test_one_campaign_adds_no_campaign_verdicts() -> None:
     frames = campaign_frames({"20261125T143029Z-aaaa": (1.0, 1.0)})
     result = analyze(frames["runs"], frames["steps"], CLAIMS, n_resamples=300)

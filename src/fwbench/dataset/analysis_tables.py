@@ -27,13 +27,14 @@ _C = AnalysisColumn
 TABLE_DESCRIPTIONS: dict[str, str] = {
     "sensitivity": (
         "One row per claim, scope and analysis variant that can touch the claim (primary, all-pairs, best-of, no "
-        "exclusions, steady start -1/+1 step, trimmed mean, total peak RSS, unpaired, target 90%): the claim "
-        "re-judged under that choice; "
+        "exclusions, exclude non-stationary, steady start -1/+1 step, trimmed mean, total peak RSS, unpaired, "
+        "target 90%): the claim re-judged under that choice; "
         "written by `fwbench analyze` (fwbench.stats.sensitivity)."
     ),
     "steady_state": (
         "One row per run, whatever its status: where the steady state of its measured steps begins, the run's "
-        "statistic and why a run is excluded; written by `fwbench analyze` (fwbench.stats.metrics.steady_state_table)."
+        "statistic (the all-steps median for a non-stationary run, flagged) and why a run is excluded or flagged; "
+        "written by `fwbench analyze` (fwbench.stats.metrics.steady_state_table)."
     ),
     "cell_stats": (
         "One row per cell and system_id, plus one per cell pooled over systems: run counts and the median of each "
@@ -98,7 +99,8 @@ TABLE_DESCRIPTIONS: dict[str, str] = {
     ),
     "reproducibility": (
         "One row per claim or cell comparison and pair of campaigns: both effects side by side and their ratio "
-        "(later/earlier) with a 95% CI; written by `fwbench analyze` (fwbench.stats.reproducibility)."
+        "(later/earlier) with a 95% CI, both judged on the cells the two campaigns measured; written by `fwbench "
+        "analyze` (fwbench.stats.reproducibility)."
     ),
     "accuracy_final": (
         "One row per accuracy configuration, framework and scope (system_id or 'pooled'): median final validation "
@@ -245,14 +247,20 @@ _PER_RUN_UNIT = ("ms for step_time, s for first_step and first_step_warm, MB for
 TABLE_COLUMNS: dict[str, dict[str, AnalysisColumn]] = {
     "steady_state": {
         "status": _C("The run's status (runs.status): ok, failed, oom, timeout or skipped."),
-        "ok": _C("Whether the run has a steady state and so counts in step-time statistics."),
-        "reason": _C("Why the run is excluded (status, too few steps, no steady state, drift); null when ok."),
+        "ok": _C("Whether the run counts in step-time statistics (status ok and at least 10 finite measured steps)."),
+        "stationary": _C("Whether a steady state was detected; false: the run counts with the median of all its "
+                         "measured steps (flagged; excluding such runs is the sensitivity variant 'exclude "
+                         "non-stationary'); null when not ok."),
+        "reason": _C("Why the run is excluded (status, too few steps) or flagged non-stationary (no steady state, "
+                     "drift); null when ok and stationary."),
         "n_measured": _C("Measured step times recorded for the run.", "steps"),
         "steady_start": _C("0-based index of the measured step where the steady state begins (also set for runs "
                            "rejected after detection); null when none was placed.", "steps"),
+        "stat_start": _C("0-based index of the first measured step the run's statistic reads: steady_start when "
+                         "stationary, 0 for the all-steps fallback; null when not ok.", "steps"),
         "n_steady": _C("Measured steps from steady_start to the end.", "steps"),
-        "steady_median_ms": _C("Median of the steady-state steps: the run's step-time statistic; null when not ok.",
-                               "ms"),
+        "steady_median_ms": _C("The run's step-time statistic: median of the steady-state steps, or of all measured "
+                               "steps when not stationary; null when not ok.", "ms"),
         "all_median_ms": _C("Median of all measured steps, steady or not; null without measured steps.", "ms"),
         "drift_pct": _C("Level change across the steady part by its Theil-Sen slope, relative to its median; "
                         "|drift| > 10% with a 95% CI excluding +-5% excludes the run.", "%"),
@@ -263,7 +271,10 @@ TABLE_COLUMNS: dict[str, dict[str, AnalysisColumn]] = {
         "n_runs": _C("Run records of the cell in the scope, whatever their status."),
         "n_ok": _C("Runs with status ok."),
         "n_failed": _C("Runs whose status is not ok."),
-        "n_excluded": _C("Runs with status ok but no steady state (excluded from step time and throughput)."),
+        "n_excluded": _C("Runs with status ok but nothing to summarise (too few measured steps; excluded from step "
+                         "time and throughput)."),
+        "n_nonstationary": _C("Usable runs without a detected steady state, counted with the median of all their "
+                              "measured steps (flagged)."),
         "excluded_reasons": _C("Why runs were excluded, as 'reason (xcount)' joined by '; '; null when none."),
         "failed_statuses": _C("Distinct non-ok statuses of the cell's runs, comma-separated; null when none."),
     },
@@ -282,7 +293,8 @@ TABLE_COLUMNS: dict[str, dict[str, AnalysisColumn]] = {
         **_CLAIMS,
         "variant": _C("The analysis choice: primary (as published), all-pairs (every mode pair), best-of (each "
                       "framework's fastest mode per cell, chosen on held-out runs), no exclusions (all finished runs, "
-                      "median of all measured steps), start -1 step / start +1 step (steady start moved), trimmed mean "
+                      "median of all measured steps), exclude non-stationary (runs without a detected steady state left "
+                      "out), start -1 step / start +1 step (statistic start moved), trimmed mean "
                       "(10% trimmed mean instead of the median), total peak RSS (memory claims), unpaired (accuracy: "
                       "Welch instead of seed pairs), target 90% (time to accuracy: a lower target)."),
         "verdict": _C(f"Verdict in this scope under this variant: {_CLAIM_VERDICTS}."),
@@ -353,6 +365,8 @@ TABLE_COLUMNS: dict[str, dict[str, AnalysisColumn]] = {
         "label": _C("The claim's text, or the comparison's metric, workload and sides in words."),
         "campaign_a": _C("The earlier campaign of the pair (campaign ids sort by start time)."),
         "campaign_b": _C("The later campaign of the pair."),
+        "n_common_cells": _C("Cells both campaigns measured: the ground both are judged on, claims and comparisons "
+                             "alike."),
         "effect_a": _C("Claim effect or comparison ratio in campaign_a (scale of claims.effect / comparisons.ratio)."),
         "low_a": _C("Lower bound of the 95% CI of effect_a."),
         "high_a": _C("Upper bound of the 95% CI of effect_a."),

@@ -108,7 +108,8 @@ def results_table(data: FigureData) -> dict[str, Any]:
 
 
 def exclusions_table(data: FigureData) -> dict[str, Any]:
-    """Every run left out of step-time statistics, grouped by reason (failures and no steady state)."""
+    """Every run left out of step-time statistics, grouped by reason (failures, too few measured steps);
+    non-stationary runs are kept (flagged) and are not listed here."""
     steady = data.steady_state
     if F.require(steady, ["run_id", "ok", "reason"], "steady_state") or F.require(data.runs, ["run_id"], "runs"):
         return fmt.table(["reason", "runs"], [], "no steady-state table")

@@ -106,7 +106,7 @@ def analyze(runs: pl.DataFrame, steps: pl.DataFrame, claims: list[Claim] | None 
     by_campaign = analyze_campaigns(claims, evidence)
     primary = evaluate_claims(claims, evidence)
     varied = sensitivity(claims, primary, evidence, runs, steps, steady)
-    claims_table = with_campaign_verdicts(primary, by_campaign.claims).join(
+    claims_table = with_campaign_verdicts(primary, by_campaign.claims, by_campaign.reproducibility).join(
         fragile(varied), on=["claim_id", "system_id"], how="left")
     accuracy: dict[str, pl.DataFrame] = {}
     if accuracy_runs.height:

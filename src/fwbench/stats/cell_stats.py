@@ -48,6 +48,8 @@ def cell_stats(runs: pl.DataFrame, *, seed: int = SEED, n_resamples: int = N_RES
                 "n_systems": group.get_column("system_id").n_unique(),
                 "n_runs": len(status), "n_ok": status.count("ok"),
                 "n_failed": len(status) - status.count("ok"), "n_excluded": excluded.height,
+                "n_nonstationary": group.filter(pl.col("steady_ok").fill_null(False)
+                                                & ~pl.col("stationary").fill_null(True)).height,
                 "excluded_reasons": "; ".join(f"{r} (x{k})" for r, k in sorted(reasons.items())) or None,
                 "failed_statuses": ", ".join(sorted({s for s in status if s != "ok"})) or None,
             }

@@ -55,8 +55,11 @@ def _analyze(args: argparse.Namespace) -> int:
                      margin=args.margin)
     write_analysis(result, args.db, args.out_dir)
     counts = result.claims.group_by("verdict").len().sort("verdict").iter_rows()
-    excluded = result.steady_state.filter(~result.steady_state.get_column("ok").fill_null(False)).height
-    print(f"analyzed {result.steady_state.height} runs ({excluded} without steady state or not ok), "
+    steady = result.steady_state
+    excluded = steady.filter(~steady.get_column("ok").fill_null(False)).height
+    flagged = steady.filter(steady.get_column("ok").fill_null(False) & ~steady.get_column("stationary")).height
+    print(f"analyzed {steady.height} runs ({excluded} excluded: not ok or too few steps; {flagged} non-stationary, "
+          f"kept with their all-steps median), "
           f"{result.cell_stats.height} cell rows, {result.comparisons.height} comparisons, "
           f"{result.outliers.height} outliers, {frames['accuracy_runs'].height} accuracy runs, "
           f"{_flagged(result.machine_flags)}; claims: " + ", ".join(f"{v} {n}" for v, n in counts)

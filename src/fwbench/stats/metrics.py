@@ -1,7 +1,8 @@
 """Per-run statistics: the one table every later step (cells, comparisons, claims) reads.
 
-A run contributes to step time and throughput only when its status is ok and a steady state was
-detected; to first-step cost and memory whenever its status is ok (those are measured before
+A run contributes to step time and throughput when its status is ok and it has measured steps to
+summarise (a non-stationary run with its all-steps fallback, flagged: fwbench.stats.steady_state); to
+first-step cost and memory whenever its status is ok (those are measured before
 and independently of the steady state). Excluded runs keep their row and reason. First-step cost
 is split by compile-cache state: `first_step_s` is the cost of a fresh start (cache cold or not
 used), `first_step_warm_s` the cost with a warm on-disk cache; the two are never pooled.
@@ -82,32 +83,36 @@ def measured_steps(steps: pl.DataFrame) -> dict[str, np.ndarray]:
     return {rid: np.asarray(ms, dtype=float) for rid, ms in grouped.iter_rows()}
 
 
+STEADY_SCHEMA: dict[str, pl.DataType] = {
+    "run_id": pl.String, "ok": pl.Boolean, "stationary": pl.Boolean, "reason": pl.String, "n_measured": pl.Int64,
+    "steady_start": pl.Int64, "stat_start": pl.Int64, "n_steady": pl.Int64, "steady_median_ms": pl.Float64,
+    "all_median_ms": pl.Float64, "drift_pct": pl.Float64, "n_change_points": pl.Int64}
+
+
 def steady_state_table(runs: pl.DataFrame, steps: pl.DataFrame) -> pl.DataFrame:
-    """One row per run: detected steady state, the run statistic, and why a run is excluded."""
+    """One row per run: detected steady state, the run statistic, why a run is excluded or flagged."""
     series = measured_steps(steps)
     rows = []
     for run in runs.select("run_id", "system_id", "cell_id", "status", "error").iter_rows(named=True):
         if run["status"] != "ok":
             reason = f"status {run['status']}" + (f": {run['error']}" if run["error"] else "")
-            rows.append({"run_id": run["run_id"], "ok": False, "reason": reason,
-                         "n_measured": len(series.get(run["run_id"], ())), "steady_start": None,
+            rows.append({"run_id": run["run_id"], "ok": False, "stationary": None, "reason": reason,
+                         "n_measured": len(series.get(run["run_id"], ())), "steady_start": None, "stat_start": None,
                          "n_steady": 0, "steady_median_ms": None, "all_median_ms": None,
                          "drift_pct": None, "n_change_points": 0})
             continue
         state = detect_steady_state(series.get(run["run_id"], np.array([])))
         rows.append({"run_id": run["run_id"], **state.to_dict()})
-    schema = {"run_id": pl.String, "ok": pl.Boolean, "reason": pl.String, "n_measured": pl.Int64,
-              "steady_start": pl.Int64, "n_steady": pl.Int64, "steady_median_ms": pl.Float64,
-              "all_median_ms": pl.Float64, "drift_pct": pl.Float64, "n_change_points": pl.Int64}
-    table = pl.DataFrame(rows, schema=schema)
+    table = pl.DataFrame(rows, schema=STEADY_SCHEMA)
     return runs.select("run_id", "system_id", "cell_id", "status").join(table, on="run_id", how="left")
 
 
 def steady_steps(steps: pl.DataFrame, steady: pl.DataFrame) -> dict[str, np.ndarray]:
-    """Steady-state step times of every usable run (input of the hierarchical bootstrap)."""
+    """The steps each usable run's statistic reads (input of the hierarchical bootstrap): its steady state,
+    or every measured step for a non-stationary run."""
     series = measured_steps(steps)
     return {rid: series[rid][start:] for rid, start in
-            steady.filter(pl.col("ok")).select("run_id", "steady_start").iter_rows()}
+            steady.filter(pl.col("ok")).select("run_id", "stat_start").iter_rows()}
 
 
 def with_cell_defaults(runs: pl.DataFrame) -> pl.DataFrame:
@@ -125,8 +130,8 @@ def run_table(runs: pl.DataFrame, steady: pl.DataFrame) -> pl.DataFrame:
     runs = with_cell_defaults(runs)
     warm = pl.col("compile_cache_state") == "warm"
     return (
-        runs.join(steady.select("run_id", pl.col("ok").alias("steady_ok"), pl.col("reason").alias("excluded_reason"),
-                                "steady_median_ms"), on="run_id", how="left")
+        runs.join(steady.select("run_id", pl.col("ok").alias("steady_ok"), "stationary",
+                                pl.col("reason").alias("excluded_reason"), "steady_median_ms"), on="run_id", how="left")
         .with_columns(
             pl.when(ok & pl.col("steady_ok")).then(pl.col("steady_median_ms")).otherwise(None).alias("step_ms"),
             pl.when(ok & ~warm).then(pl.col("first_step_s").cast(pl.Float64)).otherwise(None).alias("first_step_s"),

@@ -4,9 +4,11 @@ A shared host moves by 2-3.5x between days, and not by the same factor for every
 verdict from one campaign says little on its own. With 2-4 campaigns a bootstrap over campaigns
 gives no real interval, so each campaign is judged on its own (the same comparisons and claim
 rules, fwbench.stats.comparisons and .claims, with the campaign in place of the host), on the
-cells that another campaign measured too, and the campaigns must agree: a claim whose testable
-verdicts differ between campaigns is `not reproducible`, whatever the pooled data say, and the
-table shows every campaign's effect. From
+cells that another campaign measured too, and the campaigns must agree. Agreement is judged pair by
+pair on the cells *both* campaigns of the pair measured (a default-grid campaign meets an ablation
+campaign on their common CNN cells only): a claim with a pair of campaigns whose testable verdicts
+differ there is `not reproducible`, whatever the pooled data say, and the reason shows both effects.
+From
 five campaigns on, pooled intervals also resample campaigns first, then runs, then steps
 (fwbench.stats.bootstrap.campaign_medians, used by fwbench.stats.comparisons).
 
@@ -28,7 +30,7 @@ import polars as pl
 
 from fwbench.stats.bootstrap import CONFIDENCE
 from fwbench.stats.claims import Claim, Evidence, evaluate_claims
-from fwbench.stats.comparisons import compare
+from fwbench.stats.comparisons import Comparisons, compare
 from fwbench.stats.metrics import CELL_FIELDS, POOLED
 
 NOT_REPRODUCIBLE = "not reproducible"
@@ -62,33 +64,59 @@ def shared_cells(per_run: pl.DataFrame) -> pl.DataFrame:
 
 def analyze_campaigns(claims: list[Claim], evidence: Evidence) -> CampaignAnalysis:
     """Judge each campaign on its own (the campaign in place of the host), on the cells it shares with
-    another campaign (shared_cells); empty tables with fewer than two campaigns."""
+    another campaign (shared_cells), and each pair of campaigns on the cells both measured (the
+    reproducibility table); empty tables with fewer than two campaigns."""
     per_run = evidence.runs
     if len(campaigns_in(per_run)) < 2:
         return CampaignAnalysis(pl.DataFrame(), pl.DataFrame(), empty_reproducibility())
-    by_campaign = shared_cells(per_run).with_columns(pl.col("campaign_id").alias("system_id"))
+    system_of = dict(per_run.select("campaign_id", "system_id").unique().iter_rows())
+    if evidence.accuracy_runs.height and "campaign_id" in evidence.accuracy_runs.columns:
+        system_of |= dict(evidence.accuracy_runs.select("campaign_id", "system_id").unique().iter_rows())
+    verdicts, comps = _judge_campaigns(claims, evidence, shared_cells(per_run), system_of)
+    comparisons = comps.table.filter(pl.col("system_id") != POOLED).rename({"system_id": "campaign_id"})
+    repro = pl.concat([_claim_pairs(claims, evidence, system_of), _comparison_pairs(comparisons, comps.log_replicates,
+                                                                                    _cells_by_campaign(per_run))],
+                      how="diagonal_relaxed") if verdicts.height else empty_reproducibility()
+    return CampaignAnalysis(verdicts, comparisons, repro.select(empty_reproducibility().columns))
+
+
+def _judge_campaigns(claims: list[Claim], evidence: Evidence, runs: pl.DataFrame,
+                     system_of: dict[str, str]) -> tuple[pl.DataFrame, Comparisons]:
+    """Claim verdicts of each campaign in `runs` (the campaign in place of the host), and its comparisons."""
+    by_campaign = runs.with_columns(pl.col("campaign_id").alias("system_id"))
     comps = compare(by_campaign, evidence.steps_by_run, margin=evidence.margin, seed=evidence.seed,
                     n_resamples=evidence.n_resamples)
-    comparisons = comps.table.filter(pl.col("system_id") != POOLED).rename({"system_id": "campaign_id"})
     accuracy = evidence.accuracy_runs
     if accuracy.height and "campaign_id" in accuracy.columns:
-        accuracy = accuracy.with_columns(pl.col("campaign_id").alias("system_id"))
+        accuracy = (accuracy.filter(pl.col("campaign_id").is_in(campaigns_in(runs)))
+                    .with_columns(pl.col("campaign_id").alias("system_id")))
     campaign_evidence = replace(evidence, runs=by_campaign, comps=comps, accuracy_runs=accuracy)
     verdicts = (evaluate_claims(claims, campaign_evidence)
                 .filter(pl.col("system_id") != POOLED).rename({"system_id": "campaign_id"}))
-    system_of = dict(per_run.select("campaign_id", "system_id").unique().iter_rows())
-    if accuracy.height and "campaign_id" in accuracy.columns:
-        system_of |= dict(evidence.accuracy_runs.select("campaign_id", "system_id").unique().iter_rows())
     verdicts = verdicts.with_columns(pl.col("campaign_id").replace_strict(system_of).alias("system_id"))
-    repro = pl.concat([_claim_pairs(verdicts), _comparison_pairs(comparisons, comps.log_replicates)],
-                      how="diagonal_relaxed") if verdicts.height else empty_reproducibility()
-    return CampaignAnalysis(verdicts, comparisons, repro.select(empty_reproducibility().columns))
+    return verdicts, comps
+
+
+def _cells_by_campaign(per_run: pl.DataFrame) -> dict[str, frozenset[str]]:
+    grouped = per_run.group_by("campaign_id").agg(pl.col("cell_id").unique())
+    return {campaign: frozenset(cells) for campaign, cells in grouped.iter_rows()}
+
+
+def common_ground(per_run: pl.DataFrame) -> dict[frozenset[str], list[tuple[str, str]]]:
+    """Pairs of campaigns (earlier, later) grouped by the cells both measured; pairs with none are left out."""
+    cells = _cells_by_campaign(per_run)
+    ground: dict[frozenset[str], list[tuple[str, str]]] = {}
+    for a, b in combinations(sorted(cells), 2):
+        common = cells[a] & cells[b]
+        if common:
+            ground.setdefault(common, []).append((a, b))
+    return ground
 
 
 def empty_reproducibility() -> pl.DataFrame:
     s, f, b = pl.String, pl.Float64, pl.Boolean
     return pl.DataFrame(schema={
-        "kind": s, "id": s, "label": s, "campaign_a": s, "campaign_b": s,
+        "kind": s, "id": s, "label": s, "campaign_a": s, "campaign_b": s, "n_common_cells": pl.Int64,
         "effect_a": f, "low_a": f, "high_a": f, "verdict_a": s, "effect_b": f, "low_b": f, "high_b": f,
         "verdict_b": s, "ratio_b_over_a": f, "ratio_low": f, "ratio_high": f, "ratio_ci_method": s, "agree": b,
     })
@@ -99,29 +127,43 @@ def _log_se(low: float, high: float) -> float:
     return (math.log(high) - math.log(low)) / (2 * Z) if low > 0 and high > 0 else math.nan
 
 
-def _claim_pairs(verdicts: pl.DataFrame) -> pl.DataFrame:
-    """Each claim, each pair of campaigns: both effects and verdicts, and the ratio of the effects."""
+def _claim_pairs(claims: list[Claim], evidence: Evidence, system_of: dict[str, str]) -> pl.DataFrame:
+    """Each claim, each pair of campaigns judged on the cells both measured: both effects and verdicts,
+    and the ratio of the effects. Pairs on the same common cells are judged in one pass."""
     rows = []
-    for (claim_id,), group in verdicts.sort("claim_id", "campaign_id").group_by(["claim_id"], maintain_order=True):
-        for a, b in combinations(group.iter_rows(named=True), 2):
-            ratio = low = high = math.nan
-            if all(math.isfinite(x) and x > 0 for x in (a["effect"], b["effect"])):
-                ratio = b["effect"] / a["effect"]
-                se = math.hypot(_log_se(a["effect_low"], a["effect_high"]), _log_se(b["effect_low"], b["effect_high"]))
-                low, high = ratio * math.exp(-Z * se), ratio * math.exp(Z * se)
-            testable = UNTESTABLE not in (a["verdict"], b["verdict"])
-            rows.append({"kind": "claim", "id": claim_id, "label": a["claim"],
-                         "campaign_a": a["campaign_id"], "campaign_b": b["campaign_id"],
-                         "effect_a": a["effect"], "low_a": a["effect_low"], "high_a": a["effect_high"],
-                         "verdict_a": a["verdict"], "effect_b": b["effect"], "low_b": b["effect_low"],
-                         "high_b": b["effect_high"], "verdict_b": b["verdict"], "ratio_b_over_a": ratio,
-                         "ratio_low": low, "ratio_high": high,
-                         "ratio_ci_method": "normal on log scale from the two campaigns' 95% CIs",
-                         "agree": (a["verdict"] == b["verdict"]) if testable else None})
+    for common, pairs in common_ground(evidence.runs).items():
+        members = sorted({c for pair in pairs for c in pair})
+        runs = evidence.runs.filter(pl.col("campaign_id").is_in(members) & pl.col("cell_id").is_in(sorted(common)))
+        verdicts, _ = _judge_campaigns(claims, evidence, runs, system_of)
+        by_key = {(r["claim_id"], r["campaign_id"]): r for r in verdicts.iter_rows(named=True)}
+        for claim in claims:
+            for a, b in pairs:
+                if (claim.id, a) in by_key and (claim.id, b) in by_key:
+                    rows.append(_claim_pair(by_key[claim.id, a], by_key[claim.id, b], len(common)))
+    rows.sort(key=lambda r: (r["id"], r["campaign_a"], r["campaign_b"]))
     return pl.DataFrame(rows, schema=empty_reproducibility().schema) if rows else empty_reproducibility()
 
 
-def _comparison_pairs(comparisons: pl.DataFrame, log_replicates: dict[str, np.ndarray]) -> pl.DataFrame:
+def _claim_pair(a: dict, b: dict, n_common: int) -> dict[str, object]:
+    """One claim in two campaigns side by side, with the ratio of their effects and its CI."""
+    ratio = low = high = math.nan
+    if all(math.isfinite(x) and x > 0 for x in (a["effect"], b["effect"])):
+        ratio = b["effect"] / a["effect"]
+        se = math.hypot(_log_se(a["effect_low"], a["effect_high"]), _log_se(b["effect_low"], b["effect_high"]))
+        low, high = ratio * math.exp(-Z * se), ratio * math.exp(Z * se)
+    testable = UNTESTABLE not in (a["verdict"], b["verdict"])
+    return {"kind": "claim", "id": a["claim_id"], "label": a["claim"],
+            "campaign_a": a["campaign_id"], "campaign_b": b["campaign_id"], "n_common_cells": n_common,
+            "effect_a": a["effect"], "low_a": a["effect_low"], "high_a": a["effect_high"],
+            "verdict_a": a["verdict"], "effect_b": b["effect"], "low_b": b["effect_low"],
+            "high_b": b["effect_high"], "verdict_b": b["verdict"], "ratio_b_over_a": ratio,
+            "ratio_low": low, "ratio_high": high,
+            "ratio_ci_method": "normal on log scale from the two campaigns' 95% CIs",
+            "agree": (a["verdict"] == b["verdict"]) if testable else None}
+
+
+def _comparison_pairs(comparisons: pl.DataFrame, log_replicates: dict[str, np.ndarray],
+                      cells: dict[str, frozenset[str]]) -> pl.DataFrame:
     """Each cell comparison measured in two campaigns: both ratios, and their ratio with a bootstrap CI
     (the campaigns' replicates are independent, so their difference on the log scale is resampled as is)."""
     alpha = (1 - CONFIDENCE) / 2
@@ -144,6 +186,7 @@ def _comparison_pairs(comparisons: pl.DataFrame, log_replicates: dict[str, np.nd
                 agree = side_a == side_b
             rows.append({"kind": "comparison", "id": key, "label": label,
                          "campaign_a": a["campaign_id"], "campaign_b": b["campaign_id"],
+                         "n_common_cells": len(cells[a["campaign_id"]] & cells[b["campaign_id"]]),
                          "effect_a": a["ratio"], "low_a": a["ratio_low"], "high_a": a["ratio_high"],
                          "verdict_a": _side(a), "effect_b": b["ratio"], "low_b": b["ratio_low"],
                          "high_b": b["ratio_high"], "verdict_b": _side(b), "ratio_b_over_a": b["ratio"] / a["ratio"],
@@ -161,24 +204,29 @@ def _side(row: dict) -> str:
     return "A higher" if row["ratio_low"] > 1 else "A lower"
 
 
-def with_campaign_verdicts(claims_table: pl.DataFrame, campaign_claims: pl.DataFrame) -> pl.DataFrame:
-    """Claims rows (per host and pooled) whose campaigns disagree become `not reproducible`.
+def with_campaign_verdicts(claims_table: pl.DataFrame, campaign_claims: pl.DataFrame,
+                           reproducibility: pl.DataFrame) -> pl.DataFrame:
+    """Claims rows (per host and pooled) with a pair of campaigns that disagree become `not reproducible`.
 
-    A row's campaigns are the campaigns of its host (all of them for the pooled row); only their
-    testable verdicts count, and at least two must exist. The reason lists every campaign's effect.
+    A row's pairs are the claim pairs of the reproducibility table (each judged on the cells both
+    campaigns measured) whose two campaigns ran on the row's host (any pair for the pooled row); only
+    pairs where both verdicts are testable count. The reason lists every disagreeing pair's effects.
     """
-    if campaign_claims.height == 0:
+    pairs = reproducibility.filter((pl.col("kind") == "claim") & (pl.col("agree") == False))  # noqa: E712
+    if pairs.height == 0:
         return claims_table
+    system_of = dict(campaign_claims.select("campaign_id", "system_id").unique().iter_rows())
     rows = []
     for row in claims_table.iter_rows(named=True):
-        mine = campaign_claims.filter((pl.col("claim_id") == row["claim_id"]) & (pl.col("verdict") != UNTESTABLE))
+        mine = pairs.filter(pl.col("id") == row["claim_id"])
         if row["system_id"] != POOLED:
-            mine = mine.filter(pl.col("system_id") == row["system_id"])
-        verdicts = set(mine.get_column("verdict").to_list())
-        if mine.height >= 2 and len(verdicts) > 1:
-            each = "; ".join(f"{r['campaign_id']}: {r['verdict']} {r['effect']:.3f} "
-                             f"[{r['effect_low']:.3f}, {r['effect_high']:.3f}]"
-                             for r in mine.sort("campaign_id").iter_rows(named=True))
+            mine = mine.filter(pl.col("campaign_a").replace_strict(system_of, default=None) == row["system_id"],
+                               pl.col("campaign_b").replace_strict(system_of, default=None) == row["system_id"])
+        if mine.height:
+            each = "; ".join(f"{r['campaign_a']}: {r['verdict_a']} {r['effect_a']:.3f} [{r['low_a']:.3f}, "
+                             f"{r['high_a']:.3f}] vs {r['campaign_b']}: {r['verdict_b']} {r['effect_b']:.3f} "
+                             f"[{r['low_b']:.3f}, {r['high_b']:.3f}] on {r['n_common_cells']} common cells"
+                             for r in mine.sort("campaign_a", "campaign_b").iter_rows(named=True))
             row = {**row, "verdict": NOT_REPRODUCIBLE,
                    "reason": f"the campaigns disagree ({each}); pooled: {row['verdict']}"
                              + (f" ({row['reason']})" if row["reason"] else "")}

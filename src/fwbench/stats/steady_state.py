@@ -15,11 +15,15 @@ state, not of every step. Rule (documented in the paper):
    ``level_tol`` (5%) of the median of all remaining steps, or within LEVEL_Z (3) standard errors
    of a median where the noise within the segments makes a short segment's median that uncertain:
    levels the noise cannot tell apart are merged, a decaying transient is cut off.
-4. The run has no steady state (flagged, excluded from step-time statistics, reported) when fewer
-   than ``min_steady`` (10) steps or fewer than ``min_fraction`` (half) of the measured steps
-   remain (the warm-up did not clearly end: a run that drifts throughout ends here), or the
-   remaining steps drift: the Theil-Sen slope changes the level by more than ``drift_tol`` (10%)
-   and its 95% CI excludes a change of half that.
+4. The run is not stationary when fewer than ``min_steady`` (10) steps or fewer than
+   ``min_fraction`` (half) of the measured steps remain (the warm-up did not clearly end: a run
+   that drifts throughout ends here), or the remaining steps drift: the Theil-Sen slope changes the
+   level by more than ``drift_tol`` (10%) and its 95% CI excludes a change of half that.
+5. A non-stationary run stays in the primary analysis, flagged (``stationary`` False): its statistic
+   falls back to the median of all its measured (post-warm-up) steps. Dropping such runs was
+   selective: drift correlates with speed (on an AVX2 host it removed the two fastest runs of a
+   cell), so exclusion is only a sensitivity variant (fwbench.stats.sensitivity). Runs are excluded
+   only when they have nothing to summarise: fewer than ``min_steady`` measured steps, or none finite.
 
 On stationary synthetic runs (8% lognormal step noise, 1% of steps 3x slower) this excludes < 1%
 of 20- and 50-step runs (the rule before steps 1-3 and the half-tolerance CI excluded 6-10%);
@@ -48,12 +52,19 @@ SPIKE_K = 5.0
 
 @dataclass(frozen=True)
 class SteadyState:
-    """Steady-state verdict of one run's measured steps; ``ok`` False means excluded, see ``reason``."""
+    """Steady-state verdict of one run's measured steps.
+
+    ``ok`` False: excluded (nothing to summarise), see ``reason``. ``stationary`` False: used with the
+    all-steps fallback statistic, ``reason`` says why it is flagged. ``stat_start`` is the first measured
+    step the run's statistic ``steady_median_ms`` reads (the detected start, or 0 for the fallback).
+    """
 
     ok: bool
+    stationary: bool | None
     reason: str | None
     n_measured: int
     steady_start: int | None
+    stat_start: int | None
     n_steady: int
     steady_median_ms: float | None
     all_median_ms: float | None
@@ -189,12 +200,13 @@ def detect_steady_state(
     x = np.asarray(ms, dtype=float)
     n = len(x)
     if n == 0:
-        return SteadyState(False, "no measured steps", 0, None, 0, None, None, None, 0)
+        return SteadyState(False, None, "no measured steps", 0, None, None, 0, None, None, None, 0)
     if not np.all(np.isfinite(x)) or np.any(x <= 0):
-        return SteadyState(False, "non-finite or non-positive step times", n, None, 0, None, None, None, 0)
+        return SteadyState(False, None, "non-finite or non-positive step times", n, None, None, 0, None, None, None, 0)
     all_med = float(np.median(x))
     if n < min_steady:
-        return SteadyState(False, f"too few measured steps ({n} < {min_steady})", n, None, 0, None, all_med, None, 0)
+        return SteadyState(False, None, f"too few measured steps ({n} < {min_steady})", n, None, None, 0, None,
+                           all_med, None, 0)
     cps = change_points(np.log(x), beta)
     start = steady_start(x, cps, level_tol)
     steady = x[start:]
@@ -202,10 +214,11 @@ def detect_steady_state(
     base = dict(n_measured=n, steady_start=start, n_steady=len(steady), all_median_ms=all_med,
                 drift_pct=100 * change, n_change_points=len(cps))
     needed = max(min_steady, math.ceil(min_fraction * n))
+    fallback = dict(ok=True, stationary=False, stat_start=0, steady_median_ms=all_med, **base)
     if len(steady) < needed:
-        return SteadyState(False, f"no steady state: only {len(steady)} of {n} steps after the last level "
-                                  f"change (< {needed})", steady_median_ms=None, **base)
+        return SteadyState(reason=f"no steady state: only {len(steady)} of {n} steps after the last level "
+                                  f"change (< {needed})", **fallback)
     if drifts(change, low, high, drift_tol):
-        return SteadyState(False, f"drift: steady part changes by {100 * change:+.1f}% "
-                                  f"(> {100 * drift_tol:.0f}%)", steady_median_ms=None, **base)
-    return SteadyState(True, None, steady_median_ms=float(np.median(steady)), **base)
+        return SteadyState(reason=f"drift: steady part changes by {100 * change:+.1f}% "
+                                  f"(> {100 * drift_tol:.0f}%)", **fallback)
+    return SteadyState(True, True, None, stat_start=start, steady_median_ms=float(np.median(steady)), **base)
