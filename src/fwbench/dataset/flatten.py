@@ -22,6 +22,7 @@ from fwbench.campaigns import campaign_of_path
 from fwbench.cells import DEFAULTED_FIELDS
 from fwbench.constants import LATENCY_PERCENTILES
 from fwbench.harness.fingerprint import hardware_id_v1
+from fwbench.harness.hardware_class import hardware_class
 from fwbench.dataset.tables import (ACCURACY_EPOCHS, ACCURACY_RUNS, RUN_SYSTEMS, RUNS, STEPS, VERSION_PACKAGES, Column,
                                     Table)
 
@@ -95,6 +96,7 @@ class Batch:
         extra = {k: v for k, v in record["system"].items() if k not in _SYSTEM_FIELDS}
         self.run_systems["extra"][-1] = json.dumps(extra, sort_keys=True) if extra else None
         self.run_systems["system_id_v1"][-1] = _system_id_v1(record["system"])
+        self.run_systems["hardware_class"][-1] = hardware_class(record["system"])
         if record.get("kind") == "accuracy":
             self._add_accuracy(record, path, content_hash)
         else:
@@ -127,6 +129,7 @@ class Batch:
             "path": path,
             "content_hash": content_hash,
             "campaign_id": _campaign(record, path),
+            "hardware_class": self.run_systems["hardware_class"][-1],
             **{name: record["cell"].get(name, default) for name, default in DEFAULTED_FIELDS.items()},
             "n_warmup": len(warm),
             "n_measured": len(measured),

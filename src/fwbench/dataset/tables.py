@@ -100,6 +100,11 @@ def _record_identity(schema: str) -> tuple[Column, ...]:
     )
 
 
+HARDWARE_CLASS_NOTE = (
+    "The hardware class (fwbench.harness.hardware_class): the CPU's instruction-set tier from "
+    "system.host_processor_flags (avx512_amx, avx512_vnni, avx512, avx2, avx, sse), cuda:<model> on a GPU host, "
+    "'unknown' for a fingerprint without flags (v1). Hosts of one class run the same kernels.")
+
 RUNS = Table(
     name="runs",
     description="One row per process run (one raw record), whatever its status: failures are data.",
@@ -123,6 +128,11 @@ RUNS = Table(
         Column("parity_max_abs_diff", "DOUBLE", "parity.max_abs_diff"),
         Column("parity_tolerance", "DOUBLE", "parity.tolerance"),
         Column("onednn", "BOOLEAN", "onednn"),
+        Column("hardware_class", "VARCHAR", nullable=False, note=HARDWARE_CLASS_NOTE),
+        Column("torch_cpu_capability", "VARCHAR", "system.framework_build.cpu_capability",
+               note="The ATen kernels torch dispatched to in the run (torch.backends.cpu.get_cpu_capability(): "
+                    "AVX512, AVX2, DEFAULT ...), capped by ATEN_CPU_CAPABILITY; null in runs without torch and in "
+                    "records made before framework builds were recorded."),
         Column("seed", "BIGINT", "seed"),
         Column("status", "VARCHAR", "status", nullable=False),
         Column("error", "VARCHAR", "error"),
@@ -225,6 +235,8 @@ _SYSTEM_COLUMNS: tuple[Column, ...] = (
            note="The v1 system id of the same hardware (fwbench.harness.fingerprint.hardware_id_v1: CPU model "
                 "name, cores, memory, accelerator): system_id itself for a record before fingerprint v2. Joins a "
                 "host's v2 runs to its runs recorded under the v1 id."),
+    Column("hardware_class", "VARCHAR", nullable=False,
+           note=HARDWARE_CLASS_NOTE),
 )
 
 RUN_SYSTEMS = Table(
