@@ -1,7 +1,9 @@
-"""`fwbench campaign`: start a campaign (its campaign.json) and list a host's campaigns of a grid.
+"""`fwbench campaign`: start, list, pack and import campaigns.
 
 The workflow's start_campaign rule calls `fwbench campaign start` before the campaign's first
-run; `fwbench campaign list` shows which campaign the next `snakemake` would resume.
+run; `fwbench campaign list` shows which campaign the next `snakemake` would resume; `pack`
+writes a finished campaign to one checked file a contributor can send, and `import` checks such
+a file (or a bare campaign tarball with its sha256 list) and adds it to data/raw/ and DVC.
 """
 
 from __future__ import annotations
@@ -35,6 +37,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     listing.add_argument("--newest", action="store_true",
                          help="print only the newest campaign's directory (for scripts, e.g. `make reference`)")
     listing.set_defaults(func=_list)
+    packing = sub.add_parser("pack", help="write this host's campaign, checked, with a manifest, to one .tar.gz")
+    packing.add_argument("grid", nargs="?", default="default", help="grid name (default: %(default)s)")
+    packing.add_argument("--campaign", default=None, help="campaign id (default: this host's newest of the grid)")
+    packing.add_argument("--from", dest="source", default=None, type=Path,
+                         help="a campaign directory to pack instead (data/raw/<grid>/<system>/<campaign>)")
+    packing.add_argument("--raw", default=str(RAW_DIR), type=Path, help="raw run directory (default: %(default)s)")
+    packing.add_argument("--partial", action="store_true", help="pack an unfinished campaign (the manifest says so)")
+    packing.add_argument("--out", required=True, type=Path, help="the archive to write (.tar.gz)")
+    packing.set_defaults(func=_pack)
+    importing = sub.add_parser("import", help="check a packed campaign (or a bare campaign tarball) and add it")
+    importing.add_argument("archive", type=Path, help="a file made by `fwbench campaign pack`, or a tarball of one "
+                                                      "campaign directory with --sha256")
+    importing.add_argument("--sha256", default=None, type=Path,
+                           help="sha256sum list of a bare tarball's records (paths relative to the campaign)")
+    importing.add_argument("--raw", default=str(RAW_DIR), type=Path, help="raw run directory (default: %(default)s)")
+    importing.add_argument("--no-dvc", action="store_true", help="place the files only; skip `dvc add`")
+    importing.set_defaults(func=_import)
 
 
 def _plan(args: argparse.Namespace) -> Plan | None:
@@ -97,4 +116,66 @@ def _list(args: argparse.Namespace) -> int:
         print(f"{state.campaign_id}\t{state.done}\t{state.planned}\t{status}")
     campaign, why = campaigns.resolve(host, plan)
     print(f"next run: {why}" + ("" if why.startswith("resuming") else f" ({campaign})"))
+    return 0
+
+
+def _newest_campaign(raw: Path, grid: str) -> Path | None:
+    from fwbench.harness.fingerprint import system_id
+
+    host = campaigns.host_dir(raw, grid, system_id())
+    found = sorted(p for p in host.iterdir() if p.is_dir() and campaigns.is_campaign_id(p.name)) if host.is_dir() else []
+    return found[-1] if found else None
+
+
+def _pack(args: argparse.Namespace) -> int:
+    from fwbench import campaign_archive
+    from fwbench.harness.fingerprint import system_id
+    from fwbench.harness.record import utc_now
+
+    if args.source is not None:
+        directory = args.source
+    elif args.campaign is not None:
+        directory = campaigns.host_dir(args.raw, args.grid, system_id()) / args.campaign
+    else:
+        directory = _newest_campaign(args.raw, args.grid)
+        if directory is None:
+            print(f"fwbench campaign pack: no campaign of grid {args.grid} from this host under {args.raw}; "
+                  f"measure one (`make reproduce`) or name one with --from", file=sys.stderr)
+            return 2
+    try:
+        manifest = campaign_archive.pack(directory, args.out, args.partial, utc_now())
+    except campaign_archive.ArchiveError as exc:
+        print(f"fwbench campaign pack: {exc}", file=sys.stderr)
+        return 2
+    state = "partial: " + "; ".join(manifest["missing"]) if manifest["partial"] else "finished"
+    print(f"packed campaign {manifest['campaign_id']} of grid {manifest['grid']['name']} on {manifest['system_id']} "
+          f"({manifest['hardware_class']}, {sum(manifest['present_jobs'].values())} runs, {state}) -> {args.out}")
+    return 0
+
+
+def _import(args: argparse.Namespace) -> int:
+    import subprocess
+
+    from fwbench import campaign_archive
+
+    try:
+        result = campaign_archive.import_campaign(args.archive, args.raw, args.sha256)
+    except (campaign_archive.ArchiveError, OSError) as exc:
+        print(f"fwbench campaign import: {exc}", file=sys.stderr)
+        return 2
+    for note in result.notes:
+        print(f"note: {note}")
+    if result.already_present:
+        print(f"campaign {result.directory.name} is already in {result.directory} with the same files; nothing to do")
+        return 0
+    print(f"imported {result.runs} runs -> {result.directory}")
+    if args.no_dvc:
+        return 0
+    dvc = Path(sys.executable).with_name("dvc")
+    done = subprocess.run([str(dvc) if dvc.exists() else "dvc", "add", "--quiet", str(result.directory)], check=False)
+    if done.returncode != 0:
+        print(f"fwbench campaign import: `dvc add {result.directory}` failed (exit {done.returncode}); the files are "
+              f"placed, run it again by hand", file=sys.stderr)
+        return 1
+    print(f"then: dvc push && git add {result.directory}.dvc {result.directory.parent}/.gitignore data/dvc-store")
     return 0
