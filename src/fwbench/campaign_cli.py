@@ -9,6 +9,7 @@ a file (or a bare campaign tarball with its sha256 list) and adds it to data/raw
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -177,5 +178,6 @@ def _import(args: argparse.Namespace) -> int:
         print(f"fwbench campaign import: `dvc add {result.directory}` failed (exit {done.returncode}); the files are "
               f"placed, run it again by hand", file=sys.stderr)
         return 1
-    print(f"then: dvc push && git add {result.directory}.dvc {result.directory.parent}/.gitignore data/dvc-store")
+    where = Path(os.path.relpath(result.directory))
+    print(f"then: dvc push && git add {where}.dvc {where.parent}/.gitignore data/dvc-store")
     return 0
