@@ -57,6 +57,7 @@ cluster-test: setup setup-cluster   ## the workflow through a one-node Slurm clu
 reproduce: setup   ## pull the shipped reference runs, measure this host beside them, build everything
 	$(BIN)/dvc pull --quiet
 	$(SNAKEMAKE) --cores all $(SNAKEMAKE_ARGS)
+	@$(BIN)/fwbench campaign hint default
 
 paper: setup       ## the paper from the runs already shipped: no measuring
 	$(BIN)/dvc pull --quiet

@@ -214,3 +214,23 @@ def test_a_bare_tarball_with_an_unlisted_record_is_refused(tmp_path: Path, capsy
     first = next(n for n in files if n.endswith("rep-0.json"))
     listing.write_text(f"{hashlib.sha256(files[first]).hexdigest()}  ./{first}\n")
     assert "not listed with a sha256" in _refused(tmp_path, tarball, capsys, "--sha256", str(listing))
+
+
+def test_reproduce_asks_a_host_of_a_new_class_to_share_its_campaign(tmp_path: Path, capsys) -> None:
+    from fwbench.harness.fingerprint import system_id
+
+    raw = tmp_path / "raw"
+    mine = campaigns.host_dir(raw, "default", system_id()) / CAMPAIGN
+    mine.mkdir(parents=True)
+    assert main(["campaign", "hint", "--raw", str(raw)]) == 0
+    out = capsys.readouterr().out
+    assert "does not have yet" in out and f"campaign pack default --campaign {CAMPAIGN}" in out
+    shipped = _campaign_dir(raw)  # another host's shipped campaign, of this host's class
+    meta = json.loads((shipped / campaigns.CAMPAIGN_FILE).read_text())
+    from fwbench.harness.fingerprint import system_fingerprint
+
+    meta["system"]["host_processor_flags"] = system_fingerprint()["host_processor_flags"]
+    (shipped / campaigns.CAMPAIGN_FILE).write_text(json.dumps(meta))
+    Path(f"{shipped}.dvc").write_text("outs: []\n")
+    assert main(["campaign", "hint", "--raw", str(raw)]) == 0
+    assert capsys.readouterr().out == "", "a class the dataset ships needs no call to share"

@@ -111,11 +111,26 @@ def test_ingest_puts_every_run_in_its_campaign(tmp_path: Path) -> None:
     write_json_atomic(new_layout / from_path["cell_id"] / "rep-1.json", from_path)
     old = make_record(base_cell(phase="infer"), rng=rng, median_ms=5.0, system=system, grid=GRID)
     write_json_atomic(legacy / old["cell_id"] / "rep-0.json", old)
-    write_json_atomic(new_layout / campaigns.CAMPAIGN_FILE, {"kind": "campaign"})  # not a run: skipped
+    meta = campaigns.campaign_record("20261129T223500Z-abcd", GRID, {"speed": 3, "accuracy": 0}, system, None,
+                                     "2026-11-29T22:35:00+00:00")
+    write_json_atomic(new_layout / campaigns.CAMPAIGN_FILE, meta)  # not a run: a row of `campaigns`
     result = ingest(raw, tmp_path / "results.duckdb")
     assert result.invalid == [] and result.n_files == 3
     rows = query("SELECT campaign_id, count(*) AS n FROM runs GROUP BY ALL ORDER BY ALL", tmp_path / "results.duckdb")
     assert rows.rows() == [("20261129T223500Z-abcd", 2), (campaigns.UNASSIGNED, 1)]
+    listed = query("SELECT campaign_id, planned_speed, speed_runs, partial FROM campaigns", tmp_path / "results.duckdb")
+    assert listed.rows() == [("20261129T223500Z-abcd", 3, 2, True)], "2 of 3 planned runs: the campaign is partial"
+
+
+def test_an_invalid_campaign_record_is_reported_not_listed(tmp_path: Path) -> None:
+    from fwbench.dataset import ingest, query
+
+    raw = tmp_path / "raw"
+    write_json_atomic(raw / "default" / "0123456789" / "20261129T223500Z-abcd" / campaigns.CAMPAIGN_FILE,
+                      {"kind": "campaign"})
+    result = ingest(raw, tmp_path / "results.duckdb")
+    assert [p.path for p in result.invalid] == [f"default/0123456789/20261129T223500Z-abcd/{campaigns.CAMPAIGN_FILE}"]
+    assert query("SELECT count(*) AS n FROM campaigns", tmp_path / "results.duckdb").item() == 0
 
 
 def test_shipped_runs_live_in_campaigns_with_a_campaign_record() -> None:

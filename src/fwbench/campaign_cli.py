@@ -22,7 +22,7 @@ if TYPE_CHECKING:  # the grid and planning modules load only when a campaign com
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("campaign", help="start a campaign or list a host's campaigns of a grid",
+    parser = subparsers.add_parser("campaign", help="start, list, pack or import campaigns",
                                    description=__doc__.splitlines()[0])
     parser.add_argument("--grids-dir", default=str(GRIDS_DIR), help="directory of grid files (default: %(default)s)")
     sub = parser.add_subparsers(dest="campaign_command", required=True, metavar="ACTION")
@@ -55,6 +55,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     importing.add_argument("--raw", default=str(RAW_DIR), type=Path, help="raw run directory (default: %(default)s)")
     importing.add_argument("--no-dvc", action="store_true", help="place the files only; skip `dvc add`")
     importing.set_defaults(func=_import)
+    hint = sub.add_parser("hint", help="after `make reproduce`: how to share this host's campaign if its class is new")
+    hint.add_argument("grid", nargs="?", default="default", help="grid name (default: %(default)s)")
+    hint.add_argument("--raw", default=str(RAW_DIR), type=Path, help="raw run directory (default: %(default)s)")
+    hint.set_defaults(func=_hint)
 
 
 def _plan(args: argparse.Namespace) -> Plan | None:
@@ -180,4 +184,37 @@ def _import(args: argparse.Namespace) -> int:
         return 1
     where = Path(os.path.relpath(result.directory))
     print(f"then: dvc push && git add {where}.dvc {where.parent}/.gitignore data/dvc-store")
+    return 0
+
+
+def shipped_classes(raw: Path) -> set[str]:
+    """The hardware classes of the campaigns the dataset ships (those with a .dvc pointer beside them)."""
+    from fwbench.harness.hardware_class import hardware_class
+    from fwbench.records import RecordError, read_record
+
+    classes = set()
+    for meta in raw.glob(f"*/*/*/{campaigns.CAMPAIGN_FILE}"):
+        if not meta.parent.with_name(f"{meta.parent.name}.dvc").is_file():
+            continue
+        try:
+            classes.add(hardware_class(read_record(meta, schema=campaigns.KIND)["system"]))
+        except RecordError:
+            continue  # ingest reports it
+    return classes
+
+
+def _hint(args: argparse.Namespace) -> int:
+    from fwbench.harness.fingerprint import system_fingerprint
+    from fwbench.harness.hardware_class import hardware_class
+
+    system = system_fingerprint()
+    mine = hardware_class(system)
+    directory = _newest_campaign(args.raw, args.grid)
+    if directory is None or mine in shipped_classes(args.raw):
+        return 0
+    print(f"This host ({system['system_id']}, class {mine}) is a hardware class the dataset does not have yet. "
+          f"Please share its campaign:")
+    print(f"  .venv/bin/fwbench campaign pack {args.grid} --campaign {directory.name} --out "
+          f"{args.grid}-{system['system_id']}-{directory.name}.tar.gz")
+    print("  then send the file or attach it to a pull request (README: Contribute your machine)")
     return 0

@@ -67,7 +67,7 @@ def ingest(raw_dir: str | os.PathLike[str] | None = None, db_path: str | os.Path
 
 def query(sql: str, db_path: str | os.PathLike[str] | None = None) -> "pl.DataFrame":
     """One SQL statement on the results database (read-only) as a Polars DataFrame."""
-    from fwbench.dataset.query import run_query
+    from fwbench.dataset.sql_query import run_query
 
     return run_query(sql, db_path)
 

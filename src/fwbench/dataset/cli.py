@@ -65,7 +65,7 @@ def _ingest(args: argparse.Namespace) -> int:
 def _query(args: argparse.Namespace) -> int:
     import duckdb
 
-    from fwbench.dataset.query import run_query, write_result
+    from fwbench.dataset.sql_query import run_query, write_result
 
     if args.format == "parquet" and args.out is None:
         print("fwbench query: --format parquet writes a binary file: give --out FILE", file=sys.stderr)

@@ -27,8 +27,8 @@ CROISSANT_FILE = "croissant.json"
 CONFORMS_TO = "http://mlcommons.org/croissant/1.1"
 PARQUET_FORMAT = "application/x-parquet"
 # The tables a user of the benchmark asks for first, in this order; analysis tables follow.
-RECORD_SET_TABLES: tuple[str, ...] = ("runs", "steps", "systems", "accuracy_runs", "accuracy_epochs", "claims",
-                                      "comparisons", "cell_stats", "reproducibility")
+RECORD_SET_TABLES: tuple[str, ...] = ("runs", "steps", "systems", "campaigns", "accuracy_runs", "accuracy_epochs",
+                                      "claims", "comparisons", "cell_stats", "reproducibility")
 _DATA_TYPES = {"VARCHAR": "sc:Text", "INTEGER": "sc:Integer", "BIGINT": "sc:Integer", "SMALLINT": "sc:Integer",
                "TINYINT": "sc:Integer", "UBIGINT": "sc:Integer", "UINTEGER": "sc:Integer", "HUGEINT": "sc:Integer",
                "DOUBLE": "sc:Float", "FLOAT": "sc:Float", "BOOLEAN": "sc:Boolean", "TIMESTAMP": "sc:DateTime",

@@ -23,7 +23,7 @@ from fwbench.cells import DEFAULTED_FIELDS
 from fwbench.constants import LATENCY_PERCENTILES
 from fwbench.harness.fingerprint import hardware_id_v1
 from fwbench.harness.hardware_class import hardware_class
-from fwbench.dataset.tables import (ACCURACY_EPOCHS, ACCURACY_RUNS, RUN_SYSTEMS, RUNS, STEPS, VERSION_PACKAGES, Column,
+from fwbench.dataset.tables import (ACCURACY_EPOCHS, ACCURACY_RUNS, CAMPAIGNS, RUN_SYSTEMS, RUNS, STEPS, VERSION_PACKAGES, Column,
                                     Table)
 
 #: Tables a Batch fills, in insert order (the dataset's own tables, rebuilt from raw records).
@@ -154,6 +154,15 @@ class Batch:
     def frames(self) -> dict[str, pl.DataFrame]:
         return {t.name: pl.DataFrame(getattr(self, t.name), schema=polars_schema(t), strict=False)
                 for t in BATCH_TABLES}
+
+
+def campaign_frame(records: list[dict[str, Any]]) -> pl.DataFrame:
+    """The `campaigns` rows of campaign.json records; the run counts and `partial` are filled by ingest."""
+    columns: dict[str, list[Any]] = {c: [] for c in CAMPAIGNS.column_names}
+    for record in records:
+        _fill(columns, CAMPAIGNS, record)
+        columns["hardware_class"][-1] = hardware_class(record["system"])
+    return pl.DataFrame(columns, schema=polars_schema(CAMPAIGNS), strict=False)
 
 
 def _campaign(record: dict[str, Any], path: str) -> str:

@@ -23,10 +23,11 @@ import polars as pl
 from fwbench import paths
 from fwbench.campaigns import CAMPAIGN_FILE
 from fwbench.dataset import store
-from fwbench.dataset.flatten import BATCH_TABLES, Batch
+from fwbench.dataset.flatten import BATCH_TABLES, Batch, campaign_frame
 from fwbench.dataset.metadata import write_datapackage
-from fwbench.dataset.tables import ACCURACY_EPOCHS, ACCURACY_RUNS, INGEST_REPORT, RUNS, STEPS, SYSTEMS
+from fwbench.dataset.tables import ACCURACY_EPOCHS, ACCURACY_RUNS, CAMPAIGNS, INGEST_REPORT, RUNS, STEPS, SYSTEMS
 from fwbench.dataset.validate import Problem, check_record
+from fwbench.records import RecordError, read_record
 
 
 @dataclass
@@ -151,10 +152,11 @@ def ingest(raw_dir: str | os.PathLike[str] | None = None, db_path: str | os.Path
             batch.add(record, rel, digest)
             manifest.append((rel, digest, record["run_id"], None, None))
 
-        # Files still invalid but unchanged were parsed again above, so `problems` is complete.
-        problems.sort(key=lambda p: p.path)
         data_changed = bool(stale_run_ids) or len(batch) > 0 or bool(removed)
         ingest_id = _write(con, batch, stale_run_ids, removed, manifest)
+        problems.extend(_rebuild_campaigns(con, raw))
+        # Files still invalid but unchanged were parsed again above, so `problems` is complete.
+        problems.sort(key=lambda p: p.path)
         seconds = time.perf_counter() - t0
         report = {
             "ingest_id": ingest_id, "ingested_at": datetime.now(timezone.utc).replace(tzinfo=None),
@@ -172,6 +174,7 @@ def ingest(raw_dir: str | os.PathLike[str] | None = None, db_path: str | os.Path
             export_parquet(con, pq)
         else:
             store.export_table(con, INGEST_REPORT.name, pq)
+        store.export_table(con, CAMPAIGNS.name, pq, "SELECT * FROM campaigns ORDER BY campaign_id, system_id")
         from fwbench.dataset.dictionary import write_dictionary
 
         write_datapackage(con, pq)
@@ -218,6 +221,34 @@ def _write(con: Any, batch: Batch, stale_run_ids: list[str], removed: list[str],
         con.execute("ROLLBACK")
         raise
     return int(ingest_id)
+
+
+def _rebuild_campaigns(con: Any, raw: Path) -> list[Problem]:
+    """campaigns = every <grid>/<system>/<campaign>/campaign.json, with the runs ingested of its plan.
+
+    Rebuilt at every ingest (a handful of small files); an invalid campaign.json is reported, not used.
+    """
+    records, problems = [], []
+    for path in sorted(raw.glob(f"*/*/*/{CAMPAIGN_FILE}")):
+        rel = path.relative_to(raw).as_posix()
+        try:
+            records.append(read_record(path, schema="campaign"))
+        except RecordError as exc:
+            problems.append(Problem(rel, "<campaign>", str(exc).removeprefix(f"{path}: ")))
+    con.execute("DELETE FROM campaigns")
+    if records:
+        con.register("_campaigns", campaign_frame(records).to_arrow())
+        con.execute("INSERT INTO campaigns BY NAME SELECT * FROM _campaigns")
+        con.unregister("_campaigns")
+    con.execute("""
+        UPDATE campaigns SET
+          speed_runs = (SELECT count(*) FROM runs AS r WHERE r.campaign_id = campaigns.campaign_id
+                          AND r.system_id = campaigns.system_id AND r.grid_name = campaigns.grid_name),
+          accuracy_runs = (SELECT count(*) FROM accuracy_runs AS a WHERE a.campaign_id = campaigns.campaign_id
+                             AND a.system_id = campaigns.system_id AND a.grid_name = campaigns.grid_name)""")
+    con.execute("UPDATE campaigns SET partial = speed_runs < coalesce(planned_speed, 0) "
+                "OR accuracy_runs < coalesce(planned_accuracy, 0)")
+    return problems
 
 
 def _rebuild_systems(con: Any) -> None:

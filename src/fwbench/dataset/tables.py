@@ -302,6 +302,38 @@ INGEST_FILES = Table(
     ),
 )
 
+def _campaign_column(name: str, type_: str, source: str | None = None, **kwargs: Any) -> Column:
+    return Column(name, type_, source, schema="campaign", **kwargs)
+
+
+CAMPAIGNS = Table(
+    name="campaigns",
+    description="One row per campaign (data/raw/<grid>/<system-id>/<campaign-id>/campaign.json): the grid, "
+                "the host, the jobs it planned and the runs ingested of them, so a partial campaign (stopped "
+                "or still running) says so wherever campaigns are listed.",
+    primary_key=("grid_name", "system_id", "campaign_id"),
+    columns=(
+        _campaign_column("campaign_id", "VARCHAR", "campaign_id", nullable=False),
+        _campaign_column("grid_name", "VARCHAR", "grid.name", nullable=False, note="The grid the campaign measures."),
+        _campaign_column("grid_hash", "VARCHAR", "grid.hash", note="Content hash of the grid version (fwbench.grid)."),
+        _campaign_column("system_id", "VARCHAR", "system.system_id", nullable=False,
+                         note="The host (hash of its hardware fingerprint); joins `systems`."),
+        _campaign_column("hardware_class", "VARCHAR", note=HARDWARE_CLASS_NOTE),
+        _campaign_column("started_at", "TIMESTAMP", "started_at", unit="UTC", note="Stored as UTC without zone."),
+        _campaign_column("migrated_from", "VARCHAR", "migrated_from"),
+        _campaign_column("planned_speed", "BIGINT", "planned_jobs.speed", unit="runs",
+                         note="Speed jobs of the grid when the campaign started."),
+        _campaign_column("planned_accuracy", "BIGINT", "planned_jobs.accuracy", unit="runs",
+                         note="Accuracy jobs of the grid when the campaign started."),
+        _campaign_column("speed_runs", "BIGINT", unit="runs", note="Speed runs of this campaign in `runs`."),
+        _campaign_column("accuracy_runs", "BIGINT", unit="runs",
+                         note="Accuracy runs of this campaign in `accuracy_runs`."),
+        _campaign_column("partial", "BOOLEAN",
+                         note="True when fewer runs of either kind were ingested than the campaign planned."),
+    ),
+)
+
+
 def _acc(name: str, type_: str, source: str | None = None, **kwargs: Any) -> Column:
     """A column of the accuracy tables (its source is a path in accuracy.schema.yaml)."""
     return Column(name, type_, source, schema="accuracy", **kwargs)
@@ -370,8 +402,8 @@ ACCURACY_EPOCHS = Table(
     ),
 )
 
-TABLES: tuple[Table, ...] = (RUNS, STEPS, SYSTEMS, RUN_SYSTEMS, INGEST_REPORT, INGEST_FILES, ACCURACY_RUNS,
-                             ACCURACY_EPOCHS)
+TABLES: tuple[Table, ...] = (RUNS, STEPS, SYSTEMS, RUN_SYSTEMS, CAMPAIGNS, INGEST_REPORT, INGEST_FILES,
+                             ACCURACY_RUNS, ACCURACY_EPOCHS)
 TABLES_BY_NAME: dict[str, Table] = {t.name: t for t in TABLES}
 
 

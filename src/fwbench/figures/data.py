@@ -12,7 +12,7 @@ from pathlib import Path
 import polars as pl
 
 #: Tables and views read from the database (written by fwbench.dataset and fwbench.stats).
-TABLES: tuple[str, ...] = ("runs", "run_summary", "steps", "systems", "steady_state", "cell_stats",
+TABLES: tuple[str, ...] = ("runs", "run_summary", "steps", "systems", "campaigns", "steady_state", "cell_stats",
                            "comparisons", "claims", "outliers", "accuracy_runs", "accuracy_epochs", "variance",
                            "reproducibility", "campaign_claims", "machine_flags", "protocol_sizing", "sensitivity",
                            "break_even", "layer_ablation", "which_runtime", "framework_contrasts")
@@ -30,6 +30,7 @@ class FigureData:
     run_summary: pl.DataFrame = field(default_factory=_empty)
     steps: pl.DataFrame = field(default_factory=_empty)
     systems: pl.DataFrame = field(default_factory=_empty)
+    campaigns: pl.DataFrame = field(default_factory=_empty)
     steady_state: pl.DataFrame = field(default_factory=_empty)
     cell_stats: pl.DataFrame = field(default_factory=_empty)
     comparisons: pl.DataFrame = field(default_factory=_empty)

@@ -31,10 +31,23 @@ def campaign_rows(data: FigureData) -> pl.DataFrame:
     if F.require(runs, ["campaign_id", "system_id", "started_at", "run_id"], "runs"):
         return pl.DataFrame()
     canary = [pl.col("canary_ms").median().alias("canary_ms")] if "canary_ms" in runs.columns else []
-    return (runs.group_by("campaign_id", "system_id")
+    rows = (runs.group_by("campaign_id", "system_id")
             .agg(pl.col("started_at").min().alias("first_run"), pl.col("started_at").max().alias("last_run"),
                  pl.len().alias("runs"), *canary)
             .sort("campaign_id", "system_id"))
+    planned = data.campaigns
+    if F.require(planned, ["campaign_id", "system_id", "planned_speed", "partial"], "campaigns"):
+        return rows.with_columns(planned_speed=pl.lit(None, pl.Int64), partial=pl.lit(None, pl.Boolean))
+    per_campaign = planned.group_by("campaign_id", "system_id").agg(pl.col("planned_speed").sum(),
+                                                                     pl.col("partial").any())
+    return rows.join(per_campaign, on=["campaign_id", "system_id"], how="left")
+
+
+def _runs_of_plan(row: dict[str, Any]) -> str:
+    """'113 of 196 planned (partial)', or the bare count where the campaign's plan is not known."""
+    if row.get("planned_speed") is None:
+        return str(row["runs"])
+    return f"{row['runs']} of {row['planned_speed']} planned" + (" (partial)" if row.get("partial") else "")
 
 
 def campaigns_table(data: FigureData) -> dict[str, Any]:
@@ -42,7 +55,7 @@ def campaigns_table(data: FigureData) -> dict[str, Any]:
     if rows.height == 0:
         return fmt.table(["campaign"], [], "no runs")
     out = [[r["campaign_id"], r["system_id"], f"{r['first_run']:%Y-%m-%d %H:%M}", f"{r['last_run']:%H:%M}",
-            r["runs"], fmt.num(r.get("canary_ms")) if r.get("canary_ms") is not None else "not recorded"]
+            _runs_of_plan(r), fmt.num(r.get("canary_ms")) if r.get("canary_ms") is not None else "not recorded"]
            for r in rows.iter_rows(named=True)]
     return fmt.table(["campaign", "host", "first run (UTC)", "last run", "runs", "canary median (ms)"], out)
 

@@ -48,10 +48,11 @@ def systems_table(data: FigureData) -> dict[str, Any]:
         if s.get("accelerator_count"):
             accel = f"{s['accelerator_count']}x {accel} (driver {s.get('accelerator_driver_version') or '?'}, " \
                     f"CUDA {s.get('cuda_version') or '?'})"
-        rows.append([s["system_id"], s["host_processor_model_name"], s.get("host_processor_core_count"),
+        rows.append([s["system_id"], s["host_processor_model_name"], s.get("hardware_class") or "unknown",
+                     s.get("host_processor_core_count"),
                      fmt.num(s.get("host_memory_capacity_gb")), accel, s.get("operating_system"),
                      s.get("python_version"), software, s.get("n_runs")])
-    return fmt.table(["system_id", "CPU", "cores", "memory (GB)", "accelerator", "OS", "Python", "packages", "runs"],
+    return fmt.table(["system_id", "CPU", "hardware class", "cores", "memory (GB)", "accelerator", "OS", "Python", "packages", "runs"],
                   rows)
 
 
