@@ -57,7 +57,7 @@ def campaigns_table(data: FigureData) -> dict[str, Any]:
     out = [[r["campaign_id"], r["system_id"], f"{r['first_run']:%Y-%m-%d %H:%M}", f"{r['last_run']:%H:%M}",
             _runs_of_plan(r), fmt.num(r.get("canary_ms")) if r.get("canary_ms") is not None else "not recorded"]
            for r in rows.iter_rows(named=True)]
-    return fmt.table(["campaign", "host", "first run (UTC)", "last run", "runs", "canary median (ms)"], out)
+    return fmt.table(["campaign", "host", "first run (UTC)", "last run", "speed runs", "canary median (ms)"], out)
 
 
 def reproducibility_table(data: FigureData) -> dict[str, Any]:
