@@ -147,7 +147,7 @@ def _check_run(name: str, record: Any, campaign: Campaign, where: str) -> None:
     _expect(record.get("campaign_id"), campaign.campaign_id, f"{where}: campaign_id")
     _expect(record["cell_id"], parts[0], f"{where}: cell_id")
     _expect(record["repetition"], int(rep.group(1)), f"{where}: repetition")
-    _expect(record["grid"]["name"], campaign.grid, f"{where}: grid.name")
+    _expect((record.get("grid") or {}).get("name"), campaign.grid, f"{where}: grid.name")
     _expect(_check_fingerprint(record["system"], where), campaign.system_id, f"{where}: system.system_id")
 
 
@@ -289,7 +289,11 @@ def read_archive(path: Path) -> dict[PurePosixPath, bytes]:
 def read_sha256_list(path: Path) -> dict[PurePosixPath, str]:
     """A `sha256sum` list ('<hex>  ./<cell>/rep-k.json' per line) as path -> digest."""
     digests = {}
-    for number, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ArchiveError(f"{path}: not a text sha256 list ({exc})") from exc
+    for number, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
         match = re.match(r"^([0-9a-f]{64}) [ *](.+)$", line.strip())
@@ -348,9 +352,10 @@ def campaign_from_archive(path: Path, sha256_list: Path | None = None) -> tuple[
     notes = [] if meta_name in read_sha256_list(sha256_list) else [
         f"{campaigns.CAMPAIGN_FILE} is not in {sha256_list}: it was checked by its schema and its fingerprint only"]
     meta = _load_json(inside.get(campaigns.CAMPAIGN_FILE, b"{}"), f"{source}: {campaigns.CAMPAIGN_FILE}")
+    meta = meta if isinstance(meta, dict) else {}
     grid = meta.get("grid", {}).get("name") if isinstance(meta.get("grid"), dict) else None
     system = meta.get("system", {}).get("system_id") if isinstance(meta.get("system"), dict) else None
-    if not isinstance(grid, str) or not isinstance(system, str) or not NAME_PATTERN.match(grid + system):
+    if not all(isinstance(name, str) and NAME_PATTERN.match(name) for name in (grid, system)):
         raise ArchiveError(f"{source}: {campaign_id}/{campaigns.CAMPAIGN_FILE}: grid.name and system.system_id are "
                            f"needed to place the campaign")
     return Campaign(grid, system, campaign_id, inside), notes
@@ -382,7 +387,7 @@ def import_campaign(path: Path, raw_root: Path, sha256_list: Path | None = None)
             sorted(n for n in existing if existing[n] != campaign.files[n])
         raise ArchiveError(f"{path}: campaign {campaign.campaign_id} already exists in {target} with other content "
                            f"(e.g. {differ[0]}); refused, nothing written")
-    if target.with_suffix(".dvc").exists() or Path(f"{target}.dvc").exists():
+    if Path(f"{target}.dvc").exists():
         raise ArchiveError(f"{path}: {target}.dvc exists but the directory does not: run `dvc pull` first")
     _place(target, campaign.files)
     return ImportResult(target, len(campaign.records), False, notes)
