@@ -70,6 +70,14 @@ class Campaign:
 
 
 @dataclass(frozen=True)
+class CheckedCampaign:
+    """What checking a campaign read: its campaign.json and its run records, parsed once."""
+
+    meta: dict[str, Any]
+    runs: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
 class ImportResult:
     """Where an import placed a campaign, or that it was there already."""
 
@@ -107,8 +115,8 @@ def _check_fingerprint(system: Any, where: str) -> str:
     return expected
 
 
-def check_campaign(campaign: Campaign, source: str) -> dict[str, Any]:
-    """campaign.json, checked; every record checked against the schema and against where it lies."""
+def check_campaign(campaign: Campaign, source: str) -> CheckedCampaign:
+    """campaign.json and every record, checked against their schemas and against where they lie."""
     where = f"{source}: {campaign.relative_dir}"
     if not campaigns.is_campaign_id(campaign.campaign_id):
         raise ArchiveError(f"{where}: {campaign.campaign_id!r} is not a campaign id (like "
@@ -125,9 +133,11 @@ def check_campaign(campaign: Campaign, source: str) -> dict[str, Any]:
     _expect(meta["grid"]["name"], campaign.grid, f"{where}/{campaigns.CAMPAIGN_FILE}: grid.name")
     _expect(_check_fingerprint(meta["system"], f"{where}/{campaigns.CAMPAIGN_FILE}"), campaign.system_id,
             f"{where}/{campaigns.CAMPAIGN_FILE}: system.system_id")
+    runs = []
     for name, data in sorted(campaign.records.items()):
-        _check_run(name, _load_json(data, f"{where}/{name}"), campaign, f"{where}/{name}")
-    return meta
+        runs.append(_load_json(data, f"{where}/{name}"))
+        _check_run(name, runs[-1], campaign, f"{where}/{name}")
+    return CheckedCampaign(meta, runs)
 
 
 def _expect(actual: Any, expected: Any, what: str) -> None:
@@ -172,31 +182,30 @@ def read_campaign_dir(directory: Path) -> Campaign:
     return Campaign(grid, system, directory.name, files)
 
 
-def _present(campaign: Campaign) -> Counter[str]:
-    """Records present per kind (speed, accuracy)."""
-    return Counter(json.loads(data)["kind"] for data in campaign.records.values())
-
-
-def missing_runs(campaign: Campaign, meta: dict[str, Any]) -> list[str]:
+def missing_runs(checked: CheckedCampaign) -> list[str]:
     """What a campaign lacks of its plan: each kind's 'speed: 113 of 196'; empty when finished."""
-    present = _present(campaign)
+    present = Counter(run["kind"] for run in checked.runs)
     return [f"{kind}: {present.get(kind, 0)} of {planned} runs present"
-            for kind, planned in sorted(meta["planned_jobs"].items()) if present.get(kind, 0) < planned]
+            for kind, planned in sorted(checked.meta["planned_jobs"].items()) if present.get(kind, 0) < planned]
 
 
-def manifest(campaign: Campaign, meta: dict[str, Any], partial: bool, packed_at: str) -> dict[str, Any]:
+def _machine_values(runs: list[dict[str, Any]], key: str) -> list[float]:
+    """The runs' recorded machine_state[key] (runs made before it was recorded have none)."""
+    return [run["machine_state"][key] for run in runs
+            if isinstance(run.get("machine_state"), dict) and run["machine_state"].get(key) is not None]
+
+
+def manifest(campaign: Campaign, checked: CheckedCampaign, packed_at: str) -> dict[str, Any]:
     """What a maintainer reads before importing: host, class, plan vs present, commits, machine state."""
-    runs = [json.loads(data) for data in campaign.records.values()]
-    canary = [r["machine_state"]["canary_ms"] for r in runs
-              if isinstance(r.get("machine_state"), dict) and r["machine_state"].get("canary_ms") is not None]
-    steal = [r["machine_state"]["steal_pct"] for r in runs
-             if isinstance(r.get("machine_state"), dict) and r["machine_state"].get("steal_pct") is not None]
+    meta, runs = checked.meta, checked.runs
+    canary, steal = _machine_values(runs, "canary_ms"), _machine_values(runs, "steal_pct")
+    missing = missing_runs(checked)
     return {
         "schema_version": SCHEMA_VERSION, "kind": KIND, "packed_at": packed_at,
         "grid": meta["grid"], "system_id": campaign.system_id, "campaign_id": campaign.campaign_id,
         "hardware_class": hardware_class(meta["system"]), "fingerprint": meta["system"],
-        "planned_jobs": meta["planned_jobs"], "present_jobs": dict(sorted(_present(campaign).items())),
-        "partial": partial, "missing": missing_runs(campaign, meta),
+        "planned_jobs": meta["planned_jobs"], "present_jobs": dict(sorted(Counter(r["kind"] for r in runs).items())),
+        "partial": bool(missing), "missing": missing,
         "status_counts": dict(sorted(Counter(r["status"] for r in runs).items())),
         "git_commits": sorted({str(r["system"].get("git_commit")) for r in runs}),
         "machine_state": {"canary_ms_median": statistics.median(canary) if canary else None,
@@ -209,13 +218,13 @@ def manifest(campaign: Campaign, meta: dict[str, Any], partial: bool, packed_at:
 def pack(directory: Path, out: Path, partial: bool, packed_at: str) -> dict[str, Any]:
     """Check a campaign directory and write it, with its manifest, to `out` (atomically); the manifest."""
     campaign = read_campaign_dir(directory)
-    meta = check_campaign(campaign, str(directory))
-    missing = missing_runs(campaign, meta)
+    checked = check_campaign(campaign, str(directory))
+    missing = missing_runs(checked)
     if missing and not partial:
         raise ArchiveError(f"{directory}: campaign {campaign.campaign_id} is unfinished ({'; '.join(missing)}); "
                            f"finish it (`snakemake --cores all --config campaign={campaign.campaign_id}`) or pack "
                            f"it with --partial")
-    record = manifest(campaign, meta, bool(missing), packed_at)
+    record = manifest(campaign, checked, packed_at)
     validate_record(record, source=MANIFEST, schema=KIND)
     members = {MANIFEST: _json_bytes(record)}
     members.update({f"{campaign.relative_dir}/{name}": data for name, data in sorted(campaign.files.items())})
@@ -347,9 +356,9 @@ def campaign_from_archive(path: Path, sha256_list: Path | None = None) -> tuple[
     campaign_id = roots.pop()
     inside = _strip(files, PurePosixPath(campaign_id), source)
     meta_name = PurePosixPath(campaigns.CAMPAIGN_FILE)
-    _verify({PurePosixPath(n): d for n, d in inside.items()}, read_sha256_list(sha256_list), source,
-            unlisted_ok=frozenset({meta_name}))
-    notes = [] if meta_name in read_sha256_list(sha256_list) else [
+    digests = read_sha256_list(sha256_list)
+    _verify({PurePosixPath(n): d for n, d in inside.items()}, digests, source, unlisted_ok=frozenset({meta_name}))
+    notes = [] if meta_name in digests else [
         f"{campaigns.CAMPAIGN_FILE} is not in {sha256_list}: it was checked by its schema and its fingerprint only"]
     meta = _load_json(inside.get(campaigns.CAMPAIGN_FILE, b"{}"), f"{source}: {campaigns.CAMPAIGN_FILE}")
     meta = meta if isinstance(meta, dict) else {}

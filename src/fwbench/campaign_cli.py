@@ -124,11 +124,8 @@ def _list(args: argparse.Namespace) -> int:
     return 0
 
 
-def _newest_campaign(raw: Path, grid: str) -> Path | None:
-    from fwbench.harness.fingerprint import system_id
-
-    host = campaigns.host_dir(raw, grid, system_id())
-    found = sorted(p for p in host.iterdir() if p.is_dir() and campaigns.is_campaign_id(p.name)) if host.is_dir() else []
+def _newest_campaign(raw: Path, grid: str, system: str) -> Path | None:
+    found = campaigns.campaign_dirs(campaigns.host_dir(raw, grid, system))
     return found[-1] if found else None
 
 
@@ -142,7 +139,7 @@ def _pack(args: argparse.Namespace) -> int:
     elif args.campaign is not None:
         directory = campaigns.host_dir(args.raw, args.grid, system_id()) / args.campaign
     else:
-        directory = _newest_campaign(args.raw, args.grid)
+        directory = _newest_campaign(args.raw, args.grid, system_id())
         if directory is None:
             print(f"fwbench campaign pack: no campaign of grid {args.grid} from this host under {args.raw}; "
                   f"measure one (`make reproduce`) or name one with --from", file=sys.stderr)
@@ -209,7 +206,7 @@ def _hint(args: argparse.Namespace) -> int:
 
     system = system_fingerprint()
     mine = hardware_class(system)
-    directory = _newest_campaign(args.raw, args.grid)
+    directory = _newest_campaign(args.raw, args.grid, system["system_id"])
     if directory is None or mine in shipped_classes(args.raw):
         return 0
     print(f"This host ({system['system_id']}, class {mine}) is a hardware class the dataset does not have yet. "

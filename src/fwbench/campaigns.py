@@ -86,11 +86,15 @@ class CampaignState:
         return self.done >= self.planned
 
 
+def campaign_dirs(host: Path) -> list[Path]:
+    """The campaign directories under a host directory, oldest first (ids sort by start time)."""
+    return sorted(p for p in host.iterdir() if p.is_dir() and is_campaign_id(p.name)) if host.is_dir() else []
+
+
 def campaigns_of(host: Path, plan: Plan) -> list[CampaignState]:
     """The campaigns under a host directory, oldest first, with how many of the plan's records each has."""
     states = []
-    directories = sorted(p for p in host.iterdir() if p.is_dir() and is_campaign_id(p.name)) if host.is_dir() else []
-    for directory in directories:
+    for directory in campaign_dirs(host):
         meta = directory / CAMPAIGN_FILE
         grid_hash = read_record(meta, schema=KIND)["grid"]["hash"] if meta.is_file() else None
         done = sum(Path(record_path(directory, job)).is_file() for job in plan.jobs)

@@ -23,8 +23,8 @@ from fwbench.cells import DEFAULTED_FIELDS
 from fwbench.constants import LATENCY_PERCENTILES
 from fwbench.harness.fingerprint import hardware_id_v1
 from fwbench.harness.hardware_class import hardware_class
-from fwbench.dataset.tables import (ACCURACY_EPOCHS, ACCURACY_RUNS, CAMPAIGNS, RUN_SYSTEMS, RUNS, STEPS, VERSION_PACKAGES, Column,
-                                    Table)
+from fwbench.dataset.tables import (ACCURACY_EPOCHS, ACCURACY_RUNS, CAMPAIGNS, RUN_SYSTEMS, RUNS, STEPS,
+                                    VERSION_PACKAGES, Column, Table)
 
 #: Tables a Batch fills, in insert order (the dataset's own tables, rebuilt from raw records).
 BATCH_TABLES: tuple[Table, ...] = (RUNS, RUN_SYSTEMS, STEPS, ACCURACY_RUNS, ACCURACY_EPOCHS)

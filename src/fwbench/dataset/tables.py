@@ -302,6 +302,7 @@ INGEST_FILES = Table(
     ),
 )
 
+
 def _campaign_column(name: str, type_: str, source: str | None = None, **kwargs: Any) -> Column:
     return Column(name, type_, source, schema="campaign", **kwargs)
 
