@@ -120,7 +120,7 @@ def test_a_variant_no_framework_of_the_block_has_is_named(tmp_path: Path) -> Non
     data["cells"][1]["variants"] = ["fused_bn"]  # the plain CNN has no BatchNorm to fuse
     path = tmp_path / "bad.yaml"
     path.write_text(yaml.safe_dump(data))
-    allowed = "allowed: channels_last, no_onednn, standard"
+    allowed = "allowed: channels_last, isa_avx2, no_onednn, onednn_on, standard"
     with pytest.raises(fwgrid.GridError, match=rf"plain-cnn.*variants='fused_bn'.*{allowed}"):
         fwgrid.load_grid(path, cores=2)
 

@@ -3,8 +3,8 @@
 A variant of one framework is compared with the other framework's standard model, with the
 tolerances and checks of test_models_parity (tests/helpers/parity.py): equal trainable parameter
 counts, equal eval outputs after the torch -> keras weight copy, one SGD step giving the same loss
-and the same updated weights. `no_onednn` is a process-level switch (the harness sets it), so its
-builders only have to accept it and return the standard model. Tiny sizes keep the file fast; two
+and the same updated weights. `no_onednn`, `isa_avx2` and `onednn_on` are process-level switches (the harness
+sets them), so their builders only have to accept them and return the standard model. Tiny sizes keep the file fast; two
 variants whose kernels differ most from the standard ones also run on `small`.
 """
 
@@ -21,7 +21,7 @@ from fwbench import constants as C
 from fwbench.models import get_family
 from fwbench.models import training as T
 
-SKIPPED = (C.STANDARD_VARIANT, "no_onednn")
+SKIPPED = (C.STANDARD_VARIANT, *C.PROCESS_VARIANTS)
 VARIANT_CASES = [
     (framework, model, variant, C.SIZES[model][0])
     for framework in C.CLAIMS_FRAMEWORKS for model in C.MODELS for variant in C.VARIANTS[framework][model]
@@ -181,13 +181,17 @@ def test_unroll_rejects_long_or_unknown_sequences() -> None:
 
 
 @pytest.mark.parametrize("model", C.MODELS)
-def test_no_onednn_builds_the_standard_model(model: str) -> None:
+@pytest.mark.parametrize("variant", C.PROCESS_VARIANTS)
+def test_process_variants_build_the_standard_model(model: str, variant: str) -> None:
+    """no_onednn, isa_avx2, onednn_on change the process environment only (parity under those environments:
+    test_isa_variants)."""
     family = get_family(model)
     config = family.config(family.sizes[0], 8)
-    torch_standard, torch_variant = family.build_torch(config, 0), family.build_torch(config, 0, "no_onednn")
-    for want, got in zip(torch_standard.state_dict().values(), torch_variant.state_dict().values()):
-        assert np.array_equal(want.numpy(), got.numpy())
-    tf_standard, tf_variant = family.build_tf(config, 0), family.build_tf(config, 0, "no_onednn")
+    if variant in C.VARIANTS["torch"][model]:
+        torch_standard, torch_variant = family.build_torch(config, 0), family.build_torch(config, 0, variant)
+        for want, got in zip(torch_standard.state_dict().values(), torch_variant.state_dict().values()):
+            assert np.array_equal(want.numpy(), got.numpy())
+    tf_standard, tf_variant = family.build_tf(config, 0), family.build_tf(config, 0, variant)
     assert type(tf_standard) is type(tf_variant)
     assert len(tf_standard.variables) == len(tf_variant.variables)
     for want, got in zip(tf_standard.variables, tf_variant.variables):

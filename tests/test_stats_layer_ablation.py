@@ -53,7 +53,7 @@ def test_only_framework_claims_on_cnn_or_lstm_are_ablated_and_each_variant_once(
         assert claim.filter["model"] == (model,) and claim.filter["variant"] == (variant,)
     c03 = [v for claim, m, v in narrowed if claim.id == "C03"]
     assert c03 == variants_of(next(c for c, _, _ in narrowed if c.id == "C03"), "lstm")
-    assert c03 == [C.STANDARD_VARIANT, "no_onednn", "hoisted_input", "unroll"]
+    assert c03 == [C.STANDARD_VARIANT, "no_onednn", C.ISA_AVX2, C.ONEDNN_ON, "hoisted_input", "unroll"]
 
 
 def test_without_a_variant_filter_a_claim_reads_standard_models_only(figures_db) -> None:

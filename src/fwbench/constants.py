@@ -58,18 +58,26 @@ DEFAULT_SEQ_LEN: dict[str, int] = {"cnn": 0, "cnn_plain": 0, "lstm": 64, "bert":
 # the other framework's standard model; one both frameworks have (no_onednn) with the same variant.
 STANDARD_VARIANT = "standard"
 NO_ONEDNN = "no_onednn"
+# Process-level variants that run the standard model under other kernels (issue 28, "is it the instruction set?"):
+# isa_avx2 caps both frameworks' kernel dispatch at AVX2 (as an AVX2-only CPU would run them, oneDNN on in both);
+# onednn_on forces TensorFlow's oneDNN on where its default is off. A host that cannot honour one skips it
+# (fwbench.harness.environment.variant_unavailable_reason).
+ISA_AVX2 = "isa_avx2"
+ONEDNN_ON = "onednn_on"
+#: Variants that change only the process environment: the model is the standard one.
+PROCESS_VARIANTS: tuple[str, ...] = (NO_ONEDNN, ISA_AVX2, ONEDNN_ON)
 VARIANTS: dict[str, dict[str, tuple[str, ...]]] = {
     "torch": {
-        "cnn": (STANDARD_VARIANT, "channels_last", "no_onednn"),
-        "cnn_plain": (STANDARD_VARIANT, "channels_last", "no_onednn"),
-        "lstm": (STANDARD_VARIANT, "no_onednn"),
-        "bert": (STANDARD_VARIANT, "no_onednn"),
+        "cnn": (STANDARD_VARIANT, "channels_last", "no_onednn", ISA_AVX2),
+        "cnn_plain": (STANDARD_VARIANT, "channels_last", "no_onednn", ISA_AVX2),
+        "lstm": (STANDARD_VARIANT, "no_onednn", ISA_AVX2),
+        "bert": (STANDARD_VARIANT, "no_onednn", ISA_AVX2),
     },
     "tensorflow": {
-        "cnn": (STANDARD_VARIANT, "fused_bn", "no_onednn"),
-        "cnn_plain": (STANDARD_VARIANT, "no_onednn"),
-        "lstm": (STANDARD_VARIANT, "hoisted_input", "unroll", "no_onednn"),
-        "bert": (STANDARD_VARIANT, "no_onednn"),
+        "cnn": (STANDARD_VARIANT, "fused_bn", "no_onednn", ISA_AVX2, ONEDNN_ON),
+        "cnn_plain": (STANDARD_VARIANT, "no_onednn", ISA_AVX2, ONEDNN_ON),
+        "lstm": (STANDARD_VARIANT, "hoisted_input", "unroll", "no_onednn", ISA_AVX2, ONEDNN_ON),
+        "bert": (STANDARD_VARIANT, "no_onednn", ISA_AVX2, ONEDNN_ON),
     },
     "jax": {model: (STANDARD_VARIANT,) for model in MODELS},
     "keras": {model: (STANDARD_VARIANT,) for model in MODELS},
@@ -85,6 +93,11 @@ VARIANT_TEXT: dict[str, str] = {
     "hoisted_input": "TensorFlow: the LSTM's input projection hoisted out of the recurrence (one matmul over all "
                      "timesteps, then the recurrence), as PyTorch's CPU LSTM does",
     "unroll": "TensorFlow: Keras's LSTM with unroll=True (the recurrence unrolled into the graph)",
+    ISA_AVX2: "kernels capped at AVX2, as an AVX2-only CPU runs them: ONEDNN_MAX_CPU_ISA=AVX2 (both frameworks' "
+              "oneDNN), ATEN_CPU_CAPABILITY=avx2 (torch's ATen), MKL_ENABLE_INSTRUCTIONS=AVX2 (MKL) and "
+              "TF_ENABLE_ONEDNN_OPTS=1; TensorFlow's Eigen kernels are compiled in and not capped",
+    ONEDNN_ON: "TensorFlow: oneDNN forced on (TF_ENABLE_ONEDNN_OPTS=1) on a CPU where TensorFlow's default is off "
+               "(no AVX512_VNNI, AVX512_BF16, AVX_VNNI or AMX); skipped where it is on by default",
     "no_onednn": "oneDNN off: TF_ENABLE_ONEDNN_OPTS=0 before TensorFlow is imported; torch.backends.mkldnn.enabled = "
                  "False",
 }

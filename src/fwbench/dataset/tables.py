@@ -133,6 +133,10 @@ RUNS = Table(
                note="The ATen kernels torch dispatched to in the run (torch.backends.cpu.get_cpu_capability(): "
                     "AVX512, AVX2, DEFAULT ...), capped by ATEN_CPU_CAPABILITY; null in runs without torch and in "
                     "records made before framework builds were recorded."),
+        Column("onednn_isa", "VARCHAR", "onednn_dispatch.isa",
+               note="The ISA oneDNN reported using in one untimed step after the measured ones (its verbose "
+                    "header, lowered by ONEDNN_MAX_CPU_ISA in the isa_avx2 variant); null where no oneDNN primitive "
+                    "ran, where the framework exposes no dispatch log (TensorFlow, JAX) and in older records."),
         Column("seed", "BIGINT", "seed"),
         Column("status", "VARCHAR", "status", nullable=False),
         Column("error", "VARCHAR", "error"),

@@ -257,11 +257,22 @@ def size_kib(text: str) -> int | None:
     return int(round(float(match.group(1)) * _SIZE_UNITS[match.group(2).upper()] / max(instances, 1)))
 
 
+def _cpuinfo_fields(root: Path) -> dict[str, str]:
+    text = _read(root, "proc/cpuinfo")
+    return parse_cpuinfo(text) if text else {}
+
+
+def cpu_flags(root: Path = Path("/")) -> list[str] | None:
+    """Every flag of the first processor in /proc/cpuinfo (the worker's check of what a variant needs);
+    None where there are none (not x86, or no /proc)."""
+    flags = _cpuinfo_fields(root).get("flags")
+    return None if flags is None else flags.split()
+
+
 def collect_cpuinfo(info: dict[str, Any], root: Path) -> None:
     """Vendor, family, model, stepping, microcode and kernel-relevant flags from /proc/cpuinfo (x86;
     left null on CPUs whose cpuinfo has other fields, e.g. ARM), and whether the `hypervisor` flag is set."""
-    text = _read(root, "proc/cpuinfo")
-    fields = parse_cpuinfo(text) if text else {}
+    fields = _cpuinfo_fields(root)
     flags = fields.get("flags")
     info.update({
         "host_processor_vendor": fields.get("vendor_id"),

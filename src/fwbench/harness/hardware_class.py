@@ -25,6 +25,11 @@ ISA_TIERS: tuple[tuple[str, frozenset[str]], ...] = (
 BASELINE = "sse"  # x86 flags recorded, none of the tiers above
 CUDA_PREFIX = "cuda:"
 CPU_CLASSES: tuple[str, ...] = (*(name for name, _ in ISA_TIERS), BASELINE)
+#: CPU flags with which TensorFlow turns oneDNN on by default on Linux (tensorflow/core/util/port.cc,
+#: IsMKLEnabled: AVX512_VNNI, AVX512_BF16, AVX_VNNI, AMX). avx_vnni is not among the fingerprint's recorded
+#: flags (it would change every system id), so this is read from the live /proc/cpuinfo, not from a record.
+TF_ONEDNN_DEFAULT_FLAGS: tuple[str, ...] = ("avx512_vnni", "avx512_bf16", "avx_vnni", "amx_tile", "amx_bf16",
+                                            "amx_int8")
 
 
 def isa_tier(flags: list[str] | None) -> str:
@@ -33,6 +38,12 @@ def isa_tier(flags: list[str] | None) -> str:
         return UNKNOWN
     present = set(flags)
     return next((name for name, needed in ISA_TIERS if needed <= present), BASELINE)
+
+
+def tf_onednn_default_flags(flags: list[str]) -> list[str]:
+    """The flags in `flags` that make TensorFlow's oneDNN default on (empty: TF runs its Eigen kernels)."""
+    present = set(flags)
+    return [flag for flag in TF_ONEDNN_DEFAULT_FLAGS if flag in present]
 
 
 def hardware_class(system: Mapping[str, Any]) -> str:

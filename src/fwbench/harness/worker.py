@@ -32,7 +32,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from fwbench import constants as C
-from fwbench.harness.environment import apply_env, worker_env
+from fwbench.harness.environment import apply_env, variant_unavailable_reason, worker_env
+from fwbench.harness.fingerprint import cpu_flags
 from fwbench.harness.exported import FAULT_ENV, build_exported
 from fwbench.harness.isolation import mark_failed, mark_skipped, worker_main, write_result
 
@@ -64,6 +65,7 @@ class WorkerResult:
     compile_cache_state: str | None = None
     framework_build: dict[str, Any] | None = None
     onednn: bool | None = None  # oneDNN kernels enabled when the model was built (backend.onednn_enabled)
+    onednn_dispatch: dict[str, Any] | None = None  # oneDNN's ISA and implementations in one untimed step
     parity: dict[str, float] | None = None  # an exported runtime's parity gate (fwbench.harness.exported)
 
 
@@ -122,7 +124,8 @@ def _tensorflow_build(tf: Any) -> dict[str, Any]:
     return {
         "build_info": {key: info[key] for key in TF_BUILD_INFO_KEYS if key in info},
         "onednn_built": _safe(lambda: port("IsMklEnabled")),
-        "onednn_opts_env": os.environ.get("TF_ENABLE_ONEDNN_OPTS"),  # unset = TF's default (on for x86 Linux)
+        "onednn_opts_env": os.environ.get("TF_ENABLE_ONEDNN_OPTS"),  # unset = TF's default for this CPU
+        "onednn_max_cpu_isa_env": os.environ.get("ONEDNN_MAX_CPU_ISA"),  # the cap an ISA variant set
         "xla_built": _safe(lambda: port("IsBuiltWithXLA")),
     }
 
@@ -222,6 +225,10 @@ def measure(spec: WorkerSpec, result_path: str) -> WorkerResult:
         config = family.config(cell["size"], cell["seq_len"])
         result.flops_per_sample = float(family.flops_per_sample(config, cell["seq_len"]))
         _fault("start")
+        unhonoured = variant_unavailable_reason(variant, device, cpu_flags())
+        if unhonoured:
+            result.status, result.error = "skipped", unhonoured
+            return result
         checkpoint("import")
         with phase_clock(timings, "import_s"):
             backend.import_framework()
@@ -260,6 +267,7 @@ def measure(spec: WorkerSpec, result_path: str) -> WorkerResult:
             cpu_start = time.process_time()
             timings["measured_s"] = time_steps(workload.step, sync, spec.steps, result.steps["measured_ms"])
             timings["measured_cpu_s"] = time.process_time() - cpu_start
+            result.onednn_dispatch = _safe(lambda: backend.onednn_dispatch(lambda: sync(workload.step())))
         result.status = "ok"
         result.phase = "done"
     except BaseException as exc:  # noqa: BLE001 -- every failure becomes a record

@@ -48,6 +48,9 @@ class Backend(Protocol):
 
     def onednn_enabled(self) -> bool | None: ...
 
+    def onednn_dispatch(self, run_step: Callable[[], Any]) -> dict[str, Any] | None:
+        """oneDNN's effective ISA and the implementations one more (untimed) step ran; None where not visible."""
+
     def sync(self, output: Any) -> None: ...
 
     def reset_device_peak(self) -> None: ...

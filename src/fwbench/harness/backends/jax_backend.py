@@ -10,6 +10,7 @@ memory: the GPU's peak_bytes_in_use since the process started (JAX cannot reset 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from fwbench import constants as C
@@ -62,6 +63,9 @@ class JaxBackend:
 
     def onednn_enabled(self) -> bool | None:
         return None  # XLA's CPU backend has no user-visible oneDNN switch
+
+    def onednn_dispatch(self, run_step: Callable[[], Any]) -> dict[str, Any] | None:
+        return None  # XLA's CPU backend does not run oneDNN primitives the harness can see
 
     def sync(self, output: Any) -> None:
         self.jax.block_until_ready(output)

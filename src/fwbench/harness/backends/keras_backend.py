@@ -10,6 +10,7 @@ native backend's: a keras cell on the torch backend sets torch's threads exactly
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -69,6 +70,9 @@ class KerasBackend:
 
     def onednn_enabled(self) -> bool | None:
         return self._native().onednn_enabled()
+
+    def onednn_dispatch(self, run_step: Callable[[], Any]) -> dict[str, Any] | None:
+        return self._native().onednn_dispatch(run_step)
 
     def sync(self, output: Any) -> None:
         if isinstance(output, (float, int, np.ndarray, np.generic)):

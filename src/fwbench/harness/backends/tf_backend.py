@@ -9,6 +9,7 @@ element) is materialised with `.numpy()`, after `tf.test.experimental.sync_devic
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import Any
 
 from fwbench import constants as C
@@ -85,6 +86,9 @@ class TensorFlowBackend:
         except ImportError:
             return None
         return bool(_pywrap_util_port.IsMklEnabled())
+
+    def onednn_dispatch(self, run_step: Callable[[], Any]) -> dict[str, Any] | None:
+        return None  # TensorFlow's oneDNN has no run-time verbose switch (fwbench.harness.onednn_probe)
 
     def sync(self, output: Any) -> None:
         if self.device == "cuda":

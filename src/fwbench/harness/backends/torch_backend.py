@@ -9,6 +9,7 @@ cache lookup hit), which is exact for this model rather than "the directory has 
 from __future__ import annotations
 
 from contextlib import nullcontext
+from collections.abc import Callable
 from typing import Any
 
 from fwbench import constants as C
@@ -65,6 +66,20 @@ class TorchBackend:
     def onednn_enabled(self) -> bool | None:
         mkldnn = self.torch.backends.mkldnn
         return bool(mkldnn.is_available() and mkldnn.enabled)
+
+    def onednn_dispatch(self, run_step: Callable[[], Any]) -> dict[str, Any] | None:
+        """oneDNN's ISA and implementations in one more step, from its verbose log (fwbench.harness.onednn_probe)."""
+        from fwbench.harness.onednn_probe import captured_stdout, parse_verbose
+
+        mkldnn = self.torch.backends.mkldnn
+        if self.device != "cpu" or not self.onednn_enabled():
+            return None
+
+        def verbose_step() -> None:
+            with mkldnn.verbose(mkldnn.VERBOSE_ON):
+                run_step()
+
+        return parse_verbose(captured_stdout(verbose_step))
 
     def sync(self, output: Any) -> None:
         if self.device == "cuda":
