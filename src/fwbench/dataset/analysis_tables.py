@@ -67,6 +67,25 @@ TABLE_DESCRIPTIONS: dict[str, str] = {
         "comparison oriented subject / reference; descriptive, written by `fwbench analyze` "
         "(fwbench.stats.framework_contrasts)."
     ),
+    "claim_predictions": (
+        "One row per claim and hardware class, and one per claim for all classes (hardware_class = 'all'): the "
+        "campaigns' claim effects pooled by a random-effects model (statsmodels combine_effects, Paule-Mandel tau2, "
+        "t-based CI), the 95% prediction interval for a new campaign where k >= 3 (t with k-2 df, sqrt(tau2 + SE2)), "
+        "the verdict from that interval (from the pooled CI below k = 3), and on the 'all' rows the predictive "
+        "verdict (depends on the hardware / not reproducible / holds on every class measured / the pooled verdict) "
+        "with the subgroup test of the classes; written by `fwbench analyze` (fwbench.stats.pooling)."
+    ),
+    "loo_coverage": (
+        "One row per claim, hardware class with 4+ campaigns and left-out campaign: whether the prediction interval "
+        "of the other campaigns contains the left-out campaign's effect (calibration of the prediction interval "
+        "on real data); written by `fwbench analyze` (fwbench.stats.pooling)."
+    ),
+    "isa_effects": (
+        "One row per campaign, training workload that some campaign measured under an instruction-set variant, and "
+        "variant the campaign has (standard = native, isa_avx2, onednn_on): the torch eager / TF function step-time "
+        "ratio of that campaign's runs alone, with its 95% CI and what each framework reported using; \"is it the "
+        "instruction set?\", written by `fwbench analyze` (fwbench.stats.isa_effects)."
+    ),
     "which_runtime": (
         "One row per scope, inference workload and candidate (framework, mode, runtime) with 4+ usable runs: "
         "at batch 1 the p99 request latency, at larger batches the step time (throughput), its median over runs "
@@ -130,7 +149,8 @@ COLUMNS: dict[str, AnalysisColumn] = {
     "backend": _C("Keras 3 backend of a keras cell (tensorflow, jax or torch); native for every other framework."),
     "model": _C("Model family: cnn (ResNet with BatchNorm), cnn_plain (plain conv stack), lstm or bert."),
     "variant": _C("Implementation variant of the cell (fwbench.constants.VARIANTS): standard, channels_last, "
-                  "fused_bn, hoisted_input, unroll or no_onednn; in comparisons, the variant of the pair (a variant "
+                  "fused_bn, hoisted_input, unroll, no_onednn, isa_avx2 or onednn_on; in comparisons, the variant of "
+                  "the pair (a variant "
                   "one framework has is compared with the other framework's standard model)."),
     "runtime": _C("Inference runtime of the cell (fwbench.constants.RUNTIMES): native (the framework's own mode), "
                   "torch_export, torchscript, onnxruntime, savedmodel or litert."),
@@ -402,6 +422,54 @@ TABLE_COLUMNS: dict[str, dict[str, AnalysisColumn]] = {
         "n_reference": _C("Runs of the reference with a step time."),
         "ci_excludes_1": _C("Whether the ratio's 95% CI excludes 1."),
         "comparison_id": _C("Id of the step-time comparison (of the frameworks grid's runs) the ratio comes from."),
+    },
+    "claim_predictions": {
+        "hardware_class": _C("The class pooled (runs.hardware_class), or 'all' for every campaign together."),
+        "k": _C("Campaigns pooled (with a finite effect and CI)."),
+        "campaigns": _C("Their campaign ids, ';'-separated."),
+        "tau2": _C("Paule-Mandel between-campaign variance of the log effect (of the difference for pp claims); "
+                   "null for k = 1."),
+        "effect": _C("Random-effects pooled effect (the campaign's own for k = 1)."),
+        "effect_low": _C("Lower bound of its 95% CI (t with k-1 df)."),
+        "effect_high": _C("Upper bound of its 95% CI."),
+        "pi_low": _C("Lower bound of the 95% prediction interval for a new campaign; null below k = 3."),
+        "pi_high": _C("Upper bound of the prediction interval."),
+        "basis": _C("The interval the verdict rests on: campaign CI (k = 1), pooled CI (k = 2), prediction interval "
+                    "(k >= 3; flagged imprecise below k = 5)."),
+        "verdict": _C("The claim's region rule applied to that interval."),
+        "reason": _C("The basis and how the interval lies against the claim's region."),
+        "predictive_verdict": _C("'all' rows: not reproducible (two campaigns of one class on opposite sides), "
+                                 "depends on the hardware (two classes' pooled CIs on opposite sides), holds on every "
+                                 "class measured, or else the all-campaign verdict; null on class rows."),
+        "summary": _C("'all' rows: each class's verdict and effect, and any within-class disagreement."),
+        "q_between": _C("'all' rows: fixed-effect Q of all campaigns minus the classes' own Q (subgroup test)."),
+        "df_between": _C("Its degrees of freedom: classes - 1."),
+        "p_between": _C("Chi-squared p-value of q_between: small when the class explains the heterogeneity."),
+    },
+    "loo_coverage": {
+        "hardware_class": _C("The class (4+ campaigns)."),
+        "left_out": _C("The campaign left out."),
+        "k_others": _C("Campaigns the interval is pooled from."),
+        "effect": _C("The left-out campaign's effect."),
+        "pi_low": _C("Lower bound of the others' 95% prediction interval."),
+        "pi_high": _C("Upper bound of that interval."),
+        "covered": _C("Whether the interval contains the left-out effect (the share should be near 95%)."),
+    },
+    "isa_effects": {
+        "campaign_id": _C("The campaign whose runs alone the ratio uses (variant and native cells of one day)."),
+        "hardware_class": _C("The host's hardware class (runs.hardware_class: the ISA tier of its recorded flags)."),
+        "variant": _C("native kernels (standard), both frameworks capped at AVX2 (isa_avx2), or TF's oneDNN forced "
+                      "on against torch's standard cell (onednn_on)."),
+        "ratio": _C("Median step time torch eager / TF function: < 1 means torch is faster."),
+        "ratio_low": _C("Lower bound of the 95% CI of ratio (the comparisons' hierarchical bootstrap); NaN with < 4 "
+                        "usable runs on a side."),
+        "ratio_high": _C("Upper bound of that CI."),
+        "n_torch": _C("torch runs with a step time."),
+        "n_tensorflow": _C("TensorFlow runs with a step time."),
+        "torch_cpu_capability": _C("The ATen capability the torch runs reported (most common over its ok runs)."),
+        "torch_onednn_isa": _C("The ISA torch's oneDNN reported in its verbose log of one untimed step (runs."
+                               "onednn_isa); null where no oneDNN primitive ran or in older records."),
+        "tensorflow_onednn": _C("Whether TensorFlow's runs had oneDNN on (IsMklEnabled)."),
     },
     "which_runtime": {
         "scenario": _C("latency (batch 1: a single stream of requests, judged by p99) or throughput (batch > 1, "

@@ -15,7 +15,8 @@ import polars as pl
 TABLES: tuple[str, ...] = ("runs", "run_summary", "steps", "systems", "campaigns", "steady_state", "cell_stats",
                            "comparisons", "claims", "outliers", "accuracy_runs", "accuracy_epochs", "variance",
                            "reproducibility", "campaign_claims", "machine_flags", "protocol_sizing", "sensitivity",
-                           "break_even", "layer_ablation", "which_runtime", "framework_contrasts")
+                           "break_even", "layer_ablation", "which_runtime", "framework_contrasts",
+                           "isa_effects", "claim_predictions", "loo_coverage")
 
 
 def _empty() -> pl.DataFrame:
@@ -48,6 +49,9 @@ class FigureData:
     layer_ablation: pl.DataFrame = field(default_factory=_empty)
     which_runtime: pl.DataFrame = field(default_factory=_empty)
     framework_contrasts: pl.DataFrame = field(default_factory=_empty)
+    isa_effects: pl.DataFrame = field(default_factory=_empty)
+    claim_predictions: pl.DataFrame = field(default_factory=_empty)
+    loo_coverage: pl.DataFrame = field(default_factory=_empty)
 
     @classmethod
     def from_db(cls, db: str | Path) -> "FigureData":

@@ -17,6 +17,8 @@ from fwbench.figures import common as F
 from fwbench.figures.data import FigureData
 from fwbench.report import fmt
 from fwbench.report.reproduction import reproduction_numbers, sizing_numbers
+from fwbench.report.isa import isa_numbers
+from fwbench.report.predictions import prediction_numbers
 from fwbench.report.tables import (candidate_label, claims_main, framework_contrast_rows, layer_ablation_main,
                                    runtime_value, speed_comparisons, which_runtime_groups)
 from fwbench.stats.accuracy import rerun_agreement
@@ -320,7 +322,9 @@ def compute_numbers(data: FigureData) -> dict[str, Any]:
             **fastest_numbers(data), **cost_numbers(data), "claims": {**claim_numbers(data), **fragile_numbers(data)},
             "accuracy": accuracy_numbers(data), "reproduction": reproduction_numbers(data),
             "sizing": sizing_numbers(data), "layer": layer_numbers(data),
-            "runtimes": runtime_numbers(data), "frameworks": framework_numbers(data), "scope": _scope_note(data)}
+            "runtimes": runtime_numbers(data), "frameworks": framework_numbers(data), "isa": isa_numbers(data),
+            "predictions": prediction_numbers(data),
+            "scope": _scope_note(data)}
 
 
 def _scope_note(data: FigureData) -> str:

@@ -17,6 +17,8 @@ from fwbench.figures import common as F
 from fwbench.figures.data import FigureData
 from fwbench.figures.forest import speed_ratios
 from fwbench.report import fmt
+from fwbench.report.isa import isa_table
+from fwbench.report.predictions import predictions_table
 from fwbench.stats.comparisons import MIN_RUNS
 from fwbench.cells import implementation_name
 from fwbench.stats.metrics import implementation_label, with_cell_defaults
@@ -309,4 +311,5 @@ def compute_tables(data: FigureData) -> dict[str, dict[str, Any]]:
             "exclusions": exclusions_table(data), "claims": claims_table(data), "campaigns": campaigns_table(data),
             "reproducibility": reproducibility_table(data), "sensitivity": sensitivity_table(data),
             "break_even": break_even_table(data), "layer_ablation": layer_ablation_table(data),
-            "which_runtime": which_runtime_table(data), "framework_contrasts": framework_contrasts_table(data)}
+            "which_runtime": which_runtime_table(data), "framework_contrasts": framework_contrasts_table(data),
+            "isa_effects": isa_table(data), "predictions": predictions_table(data)}

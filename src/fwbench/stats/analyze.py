@@ -24,10 +24,12 @@ from fwbench.stats.cell_stats import cell_stats
 from fwbench.stats.claims import Claim, Evidence, evaluate_claims, load_claims
 from fwbench.stats.comparisons import EQUIVALENCE_MARGIN, compare
 from fwbench.stats.framework_contrasts import framework_contrasts
+from fwbench.stats.isa_effects import isa_effects
 from fwbench.stats.layer_ablation import layer_ablation
 from fwbench.stats.machine_flags import machine_flags
 from fwbench.stats.metrics import run_table, steady_state_table, steady_steps
 from fwbench.stats.outliers import tukey_outliers
+from fwbench.stats.pooling import claim_predictions, loo_coverage
 from fwbench.stats.protocol_sizing import accuracy_seconds, size_protocol
 from fwbench.stats.reproducibility import analyze_campaigns, variance_components, with_campaign_verdicts
 from fwbench.stats.sensitivity import fragile, sensitivity
@@ -72,6 +74,12 @@ class Analysis:
     which_runtime: pl.DataFrame = field(default_factory=pl.DataFrame)
     #: the Keras layer's cost per backend and JAX vs torch/TensorFlow (fwbench.stats.framework_contrasts)
     framework_contrasts: pl.DataFrame = field(default_factory=pl.DataFrame)
+    #: per claim and hardware class: random-effects pool of the campaign effects, prediction interval, verdict
+    claim_predictions: pl.DataFrame = field(default_factory=pl.DataFrame)
+    #: leave one campaign out: does the others' prediction interval contain it (classes with 4+ campaigns)
+    loo_coverage: pl.DataFrame = field(default_factory=pl.DataFrame)
+    #: torch/TF training ratios per campaign, native and under the ISA variants (fwbench.stats.isa_effects)
+    isa_effects: pl.DataFrame = field(default_factory=pl.DataFrame)
     #: accuracy_final, accuracy_equivalence, accuracy_time_to_target (empty without accuracy runs)
     accuracy: dict[str, pl.DataFrame] = field(default_factory=dict)
 
@@ -125,6 +133,8 @@ def analyze(runs: pl.DataFrame, steps: pl.DataFrame, claims: list[Claim] | None 
         campaign_claims=by_campaign.claims,
         campaign_comparisons=by_campaign.comparisons,
         reproducibility=by_campaign.reproducibility,
+        claim_predictions=claim_predictions(claims, by_campaign.claims, per_run),
+        loo_coverage=loo_coverage(claims, by_campaign.claims, per_run),
         sensitivity=varied,
         break_even=break_even_table(per_run, steps_by_run, seed=seed, n_resamples=n_resamples),
         layer_ablation=layer_ablation(claims, per_run, steps_by_run, seed=seed, n_resamples=n_resamples,
@@ -132,6 +142,7 @@ def analyze(runs: pl.DataFrame, steps: pl.DataFrame, claims: list[Claim] | None 
         which_runtime=which_runtime(per_run, seed=seed, n_resamples=n_resamples),
         framework_contrasts=framework_contrasts(per_run, steps_by_run, seed=seed, n_resamples=n_resamples,
                                                 margin=margin),
+        isa_effects=isa_effects(per_run, steps_by_run, seed=seed, n_resamples=n_resamples, margin=margin),
         accuracy=accuracy,
     )
 
