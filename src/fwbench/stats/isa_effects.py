@@ -18,6 +18,7 @@ import numpy as np
 import polars as pl
 
 from fwbench import constants as C
+from fwbench.harness.hardware_class import UNKNOWN
 from fwbench.stats.comparisons import compare
 from fwbench.stats.metrics import POOLED
 
@@ -70,7 +71,7 @@ def isa_effects(per_run: pl.DataFrame, steps_by_run: dict[str, np.ndarray], *, s
     if "campaign_id" not in per_run.columns or "variant" not in per_run.columns:
         return empty_isa_effects()
     if "hardware_class" not in per_run.columns:  # frames built without ingest
-        per_run = per_run.with_columns(pl.lit("unknown").alias("hardware_class"))
+        per_run = per_run.with_columns(pl.lit(UNKNOWN).alias("hardware_class"))
     runs = _candidate_runs(per_run)
     if runs.is_empty():
         return empty_isa_effects()

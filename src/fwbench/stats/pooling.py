@@ -30,11 +30,11 @@ import numpy as np
 import polars as pl
 from scipy import stats
 
+from fwbench.harness.hardware_class import UNKNOWN
 from fwbench.stats.claims import Claim
+from fwbench.stats.reproducibility import NOT_REPRODUCIBLE, Z
 
-Z = float(stats.norm.ppf(0.975))
 ALL_CLASSES = "all"
-NOT_REPRODUCIBLE = "not reproducible"
 DEPENDS = "depends on the hardware"
 HOLDS_EVERYWHERE = "holds on every class measured"
 #: Below this many campaigns a prediction interval is flagged imprecise.
@@ -182,11 +182,12 @@ SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
 }
 
 
-def campaign_classes(per_run: pl.DataFrame) -> dict[str, str]:
-    """campaign_id -> hardware class of its runs (`unknown` where the runs carry none)."""
-    if "hardware_class" not in per_run.columns:
-        return {c: "unknown" for c in per_run.get_column("campaign_id").unique().to_list()}
-    return dict(per_run.group_by("campaign_id").agg(pl.col("hardware_class").drop_nulls().first()).iter_rows())
+def with_classes(campaign_claims: pl.DataFrame, per_run: pl.DataFrame) -> pl.DataFrame:
+    """campaign_claims with each campaign's hardware class (that of its runs; `unknown` where they carry none)."""
+    classes = ({} if "hardware_class" not in per_run.columns else
+               dict(per_run.group_by("campaign_id").agg(pl.col("hardware_class").drop_nulls().first()).iter_rows()))
+    return campaign_claims.with_columns(
+        pl.col("campaign_id").replace_strict(classes, default=UNKNOWN, return_dtype=pl.String).alias("hardware_class"))
 
 
 def claim_predictions(claims: list[Claim], campaign_claims: pl.DataFrame, per_run: pl.DataFrame) -> pl.DataFrame:
@@ -195,9 +196,7 @@ def claim_predictions(claims: list[Claim], campaign_claims: pl.DataFrame, per_ru
     needed = {"claim_id", "campaign_id", "effect", "effect_low", "effect_high"}
     if campaign_claims.is_empty() or not needed <= set(campaign_claims.columns):
         return pl.DataFrame(schema=SCHEMA)
-    classes = campaign_classes(per_run)
-    rows = campaign_claims.with_columns(
-        pl.col("campaign_id").replace_strict(classes, default="unknown").alias("hardware_class"))
+    rows = with_classes(campaign_claims, per_run)
     by_claim = {cid: group.to_dicts() for (cid,), group in rows.group_by(["claim_id"])}
     out = [row for claim in claims for row in predict_claim(claim, by_claim.get(claim.id, []))]
     return pl.DataFrame(out, schema=SCHEMA) if out else pl.DataFrame(schema=SCHEMA)
@@ -210,9 +209,7 @@ def loo_coverage(claims: list[Claim], campaign_claims: pl.DataFrame, per_run: pl
               "effect": pl.Float64, "pi_low": pl.Float64, "pi_high": pl.Float64, "covered": pl.Boolean}
     if campaign_claims.is_empty():
         return pl.DataFrame(schema=schema)
-    classes = campaign_classes(per_run)
-    rows = campaign_claims.with_columns(
-        pl.col("campaign_id").replace_strict(classes, default="unknown").alias("hardware_class"))
+    rows = with_classes(campaign_claims, per_run)
     out = []
     for claim in claims:
         ratio = claim.threshold.unit != "pp"
