@@ -13,12 +13,12 @@ from fwbench.figures import common as F
 from fwbench.figures.data import FigureData
 from fwbench.harness.hardware_class import CPU_CLASSES
 from fwbench.report import fmt
-from fwbench.stats.isa_effects import ISA_VARIANTS
+from fwbench.stats.isa_effects import ISA_VARIANTS, WORKLOAD
 
 NEEDED = ["campaign_id", "system_id", "hardware_class", "model", "size", "phase", "variant", "ratio", "ratio_low",
           "ratio_high"]
 VARIANT_LABEL = {C.STANDARD_VARIANT: "native", C.ISA_AVX2: "capped at AVX2", C.ONEDNN_ON: "TF oneDNN forced on"}
-WORKLOAD_KEY = ("model", "size", "phase", "batch_size", "seq_len", "threads")
+WORKLOAD_KEY = tuple(f for f in WORKLOAD if f != "device")  # the table is CPU only: no device column
 
 
 def isa_rows(data: FigureData) -> list[dict[str, Any]]:
