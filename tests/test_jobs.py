@@ -133,3 +133,33 @@ def test_schema_defaults_filled_by_snakemake_do_not_change_the_grid(tmp_path: Pa
     validated = fwgrid.load_grid(path, cores=2, validate=snakemake_validate)
     assert validated.hash == plain.hash and validated.raw == plain.raw
     assert fwjobs.plan(validated) == fwjobs.plan(plain)
+
+
+def test_interleaved_rounds_are_seeded_permutations_in_priority_order(tmp_path: Path) -> None:
+    """RMIT: each round a permutation of the cells, the same for a resumed campaign, another for another
+    campaign or round; the scheduler priorities run the plan in order, every round before the next."""
+    grid = fwgrid.load_grid("smoke", cores=2)
+    base = fwjobs.plan(grid)
+    plan = fwjobs.interleaved(base, "20261204T000000Z-0001")
+    cells = [gc.cell_id for gc in fwgrid.expand_cells(grid)]
+    assert len(plan.speed) == len(base.speed) and plan.accuracy == base.accuracy
+    orders = []
+    for rep in range(grid.repetitions):
+        jobs = [j for j in plan.speed if j.repetition == rep]
+        assert sorted(j.cell_id for j in jobs) == sorted(cells) and [j.position for j in jobs] == list(range(len(cells)))
+        orders.append([j.cell_id for j in jobs])
+    assert fwjobs.interleaved(base, "20261204T000000Z-0001") == plan  # a resumed campaign keeps its order
+    other = fwjobs.interleaved(base, "20261204T000000Z-0002")
+    assert [j.cell_id for j in other.speed] != [j.cell_id for j in plan.speed]
+    assert len({tuple(o) for o in orders}) > 1 or len(cells) < 3
+    priorities = [plan.priority(j) for j in plan.speed]
+    assert priorities == sorted(priorities, reverse=True) and len(set(priorities)) == len(priorities)
+    assert min(priorities) >= 1  # above the accuracy track's priority 0
+
+
+def test_the_position_reaches_the_command(tmp_path: Path) -> None:
+    grid = fwgrid.load_grid("smoke", cores=2)
+    job = fwjobs.interleaved(fwjobs.plan(grid), "20261204T000000Z-0001").speed[3]
+    args = parser_of(run_cli).parse_args(list(fwjobs.command(grid, job, tmp_path / "r.json").argv[1:]))
+    assert args.position == job.position
+    assert "--position" not in fwjobs.command(grid, fwjobs.plan(grid).speed[3], tmp_path / "r.json").argv

@@ -20,7 +20,7 @@ import pytest
 import yaml
 
 from fwbench.grid import load_grid
-from fwbench.jobs import plan
+from fwbench.jobs import interleaved, plan
 from fwbench.records import read_record
 from helpers.workflow import (copy_checkout, env_for, grid_cells, kill_processes_in, nothing_to_do,
                               records_under, snakemake, system_id, VENV_BIN)
@@ -80,6 +80,13 @@ def test_runs_are_interleaved_and_never_overlap(smoke: SmokeRun) -> None:
     records = sorted(records_under(smoke.raw).values(), key=lambda r: r["started_at"])
     reps = [r["repetition"] for r in records if r["kind"] == "speed"]
     assert reps == sorted(reps), "repetition k of every cell runs before repetition k+1 of any"
+    # RMIT: within each round the runs follow the campaign's shuffled order, and each records its place
+    speed = [r for r in records if r["kind"] == "speed"]
+    planned = interleaved(plan(load_grid("smoke", grids_dir=smoke.root / "workflow" / "grids")), smoke.campaign)
+    for rep in set(reps):
+        ran = [r for r in speed if r["repetition"] == rep]
+        assert [r["position"] for r in ran] == list(range(len(ran)))
+        assert [r["cell_id"] for r in ran] == [j.cell_id for j in planned.speed if j.repetition == rep]
     for earlier, later in zip(records, records[1:]):
         assert _interval(earlier)[1] <= _interval(later)[0], "two timing runs overlapped"
 

@@ -7,14 +7,18 @@ order, and their commands; a new kind of job is a new job class here and a rule 
 Where a job's record goes is the raw layout's business (fwbench.campaigns.record_path).
 
 Order: speed jobs repetition-major (repetition k of every cell before repetition k+1 of any
-cell, so slow drift of the machine spreads over all cells), then the accuracy jobs seed-major.
+cell, so slow drift of the machine spreads over all cells), then the accuracy jobs seed-major. Within each
+repetition round a campaign runs its cells in a random order seeded by the campaign id and the round
+(`interleaved`: randomized multiple interleaved trials, Abedi & Brecht, ICPE 2017: a fixed order lets
+periodic interference fall on the same cells every round); each run records its `position` in its round.
 """
 
 from __future__ import annotations
 
 import os
+import random
 import shlex
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import ClassVar, Union
 
 from fwbench.accuracy.spec import DATASETS, DEFAULT_MODE, AccuracyCell, LRSchedule
@@ -47,6 +51,7 @@ class SpeedJob:
 
     grid_cell: GridCell
     repetition: int
+    position: int | None = None  # place in its repetition round's randomized order (None: grid order, unrecorded)
     kind: ClassVar[str] = SPEED
 
     @property
@@ -99,12 +104,36 @@ class Plan:
         """Jobs per kind (every kind listed, 0 when the grid has none)."""
         return {SPEED: len(self.speed), ACCURACY: len(self.accuracy)}
 
+    def priority(self, job: SpeedJob) -> int:
+        """The scheduler priority (higher first) that runs the speed jobs in plan order: every job of round k
+        before any of round k+1, and within a round by position; accuracy jobs come after (priority 0)."""
+        per_round = max(1, len(self.speed) // max(1, self.grid.repetitions))
+        position = job.position if job.position is not None else 0
+        return (self.grid.repetitions - job.repetition) * per_round + (per_round - position)
+
 
 def plan(grid: Grid, cores: int | None = None) -> Plan:
     """Every job of the grid; `cores` resolves threads "all" (default: the grid's own)."""
     cells = expand_cells(grid, cores)
     speed = tuple(SpeedJob(gc, rep) for rep in range(grid.repetitions) for gc in cells)
     return Plan(grid=grid, speed=speed, accuracy=tuple(accuracy_jobs(grid)))
+
+
+def round_order(campaign_id: str, repetition: int, cell_ids: list[str]) -> list[str]:
+    """The cells of one repetition round in the campaign's random order: seeded by the campaign id and the
+    round (a string seed, so the same on every host and Python run), hence kept when a campaign resumes."""
+    order = list(cell_ids)
+    random.Random(f"{campaign_id}:round-{repetition}").shuffle(order)
+    return order
+
+
+def interleaved(plan_: Plan, campaign_id: str) -> Plan:
+    """The plan with each repetition round's speed jobs in the campaign's random order, positions set."""
+    speed = []
+    for rep in range(plan_.grid.repetitions):
+        jobs = {job.cell_id: job for job in plan_.speed if job.repetition == rep}
+        speed += [replace(jobs[cid], position=i) for i, cid in enumerate(round_order(campaign_id, rep, list(jobs)))]
+    return replace(plan_, speed=tuple(speed))
 
 
 def accuracy_jobs(grid: Grid) -> list[AccuracyJob]:
@@ -149,6 +178,8 @@ def run_command(grid: Grid, job: SpeedJob, out: str | os.PathLike[str],
         "--seed", str(grid.seed), "--warmup", str(protocol.warmup), "--steps", str(protocol.steps),
         "--timeout", str(protocol.timeout), *_record_options(grid, job.repetition, out, campaign_id),
     ]
+    if job.position is not None:
+        argv += ["--position", str(job.position)]
     if compile_cache_dir is not None:
         argv += ["--compile-cache-dir", str(compile_cache_dir)]
     return RunCommand(tuple(argv))

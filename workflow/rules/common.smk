@@ -51,6 +51,9 @@ except campaigns.CampaignError as exc:
     raise WorkflowError(str(exc)) from None
 if MEASURE:
     workflow.register_envvars(campaigns.CAMPAIGN_ENV)
+if MEASURE:  # each repetition round in the campaign's random order (fwbench.jobs.interleaved: RMIT)
+    PLAN = fwjobs.interleaved(PLAN, CAMPAIGN)
+SPEED_JOBS = {(job.cell_id, job.repetition): job for job in PLAN.speed}
 RAW = f"{HOST_RAW}/{CAMPAIGN}"  # one campaign's runs (one DVC-tracked directory)
 CAMPAIGN_RECORD = f"{RAW}/{campaigns.CAMPAIGN_FILE}"
 RUN_RECORDS = [campaigns.record_path(RAW, job) for job in PLAN.jobs] if MEASURE else []

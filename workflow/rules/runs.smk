@@ -2,7 +2,8 @@
 # each a fresh `fwbench run` process, and the accuracy track; every record lands in the campaign's directory.
 #  - bench_slot=1: no two timing runs overlap, whatever --cores says (see common.smk/profiles).
 #  - priority: repetition k of every cell runs before repetition k+1 of any cell, so slow drift
-#    of the machine spreads over all cells instead of landing on one.
+#    of the machine spreads over all cells instead of landing on one; within a round the cells run in
+#    the campaign's random order (fwbench.jobs.interleaved), recorded as each run's position.
 #  - --keep-going: a failed run still writes its (failure) record; the workflow goes on.
 #  - The record is written atomically by the harness; a killed job leaves no file and is rerun.
 #  - params.command is a fwbench.jobs.RunCommand object: Snakemake does not track it as a param,
@@ -20,7 +21,7 @@ rule start_campaign:
         campaign=CAMPAIGN,
     resources:
         bench_slot=1,  # its canary is a measurement too
-    priority: GRID.repetitions + 1
+    priority: max(map(PLAN.priority, PLAN.speed), default=0) + 1  # before every run
     shell:
         "fwbench campaign start {params.grid} --campaign {params.campaign} --out {output.campaign} > {log} 2>&1"
 
@@ -35,12 +36,12 @@ rule run_benchmark:
         f"{LOGS}/run_benchmark/{SYSTEM_ID}/{{cell}}/rep-{{rep}}.log",
     params:
         command=lambda wildcards, output: fwjobs.command(
-            GRID, fwjobs.SpeedJob(CELLS[wildcards.cell], int(wildcards.rep)), output.record, COMPILE_CACHE, CAMPAIGN
+            GRID, SPEED_JOBS[wildcards.cell, int(wildcards.rep)], output.record, COMPILE_CACHE, CAMPAIGN
         ),
     threads: lambda wildcards: CELLS[wildcards.cell].cell.threads
     resources:
         bench_slot=1,
-    priority: lambda wildcards: GRID.repetitions - int(wildcards.rep)
+    priority: lambda wildcards: PLAN.priority(SPEED_JOBS[wildcards.cell, int(wildcards.rep)])
     shell:
         "{params.command} > {log} 2>&1"
 

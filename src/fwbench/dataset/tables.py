@@ -112,6 +112,8 @@ RUNS = Table(
     partition_by=("grid_name", "system_id"),
     columns=(
         *_record_identity("run"),
+        Column("position", "INTEGER", "position",
+               note="The round is `repetition`; null for ad-hoc runs and records made before it existed."),
         Column("phase", "VARCHAR", "cell.phase"),
         Column("batch_size", "INTEGER", "cell.batch_size", unit="samples"),
         Column("seq_len", "INTEGER", "cell.seq_len", unit="tokens"),

@@ -55,7 +55,10 @@ def register(subparsers: Any) -> None:
                        help=f"seconds for the whole worker process, default {C.DEFAULT_TIMEOUT_S:g}")
     proto.add_argument("--compile-cache-dir", help="TORCHINDUCTOR_CACHE_DIR for torch compile "
                        f"(default {COMPILE_CACHE_REL}/<grid-name or adhoc>)")
-    add_output_options(run.add_argument_group("output"), "run")
+    output = run.add_argument_group("output")
+    add_output_options(output, "run")
+    output.add_argument("--position", type=nonneg,
+                        help="the run's place in its repetition round's randomized order (set by the workflow)")
     run.set_defaults(func=handle_run, _parser=run)
 
     sysid = subparsers.add_parser("system-id", help="print this host's system id (hash of its hardware)")
@@ -147,7 +150,7 @@ def handle_run(args: argparse.Namespace) -> int:
     if cell.framework == "torch" and cell.mode == "compile":
         cache_dir = os.path.abspath(args.compile_cache_dir or compile_cache_for(grid.name if grid else None))
     ctx = RunContext(cell=cell, seed=args.seed, warmup=args.warmup, steps=args.steps, timeout_s=args.timeout,
-                     grid=grid, campaign_id=args.campaign_id, repetition=args.repetition,
+                     grid=grid, campaign_id=args.campaign_id, repetition=args.repetition, position=args.position,
                      compile_cache_dir=cache_dir,
                      compile_cache_state=cache_dir_state(cache_dir) if cache_dir else "none")
     record = run_cell(ctx, args.out)

@@ -34,6 +34,7 @@ class RunContext:
     grid: GridRef | None = None
     campaign_id: str | None = None  # the campaign (fwbench.campaigns) of a grid run
     repetition: int = 0
+    position: int | None = None  # place in the repetition round's randomized order (fwbench.jobs.interleaved)
     compile_cache_dir: str | None = None
     compile_cache_state: str = "none"  # state of the directory before the run (cold/warm/none)
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex)
@@ -70,6 +71,7 @@ def build_record(ctx: RunContext, result: WorkerResult, system: dict[str, Any],
         "seed": ctx.seed,
         **grid_fields(ctx.grid, ctx.campaign_id),
         "repetition": ctx.repetition,
+        "position": ctx.position,
         "protocol": {"warmup_steps": ctx.warmup, "measured_steps": ctx.steps, "timeout_s": float(ctx.timeout_s)},
         "status": result.status,
         "error": None if ok else (result.error or f"run ended with status {result.status} and no error text"),
