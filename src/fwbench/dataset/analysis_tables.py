@@ -100,6 +100,18 @@ TABLE_DESCRIPTIONS: dict[str, str] = {
         "One row per cell with 2+ usable runs (all systems together): the variance of log step time split into "
         "campaign, process and step parts; written by `fwbench analyze` (fwbench.stats.reproducibility)."
     ),
+    "ratio_variance": (
+        "One row per step-time comparison measured with a CI in 2+ campaigns and per hardware class with 2+ of them "
+        "(and hardware_class = 'all'): the between-campaign variance of its log ratio (Paule-Mandel tau2) beside the "
+        "within-campaign one (mean squared standard error), and the campaigns a class needs for a +-5% prediction "
+        "interval; written by `fwbench analyze` (fwbench.stats.ratio_variance)."
+    ),
+    "aa_checks": (
+        "A/A checks: each campaign's runs of every cell split into even and odd repetitions and compared like two "
+        "implementations (median step time, hierarchical bootstrap 95% CI); one row per campaign, per hardware class "
+        "(campaign_id = 'all') and over all (both 'all'), each per runs in the smaller half: the share of cells whose CI "
+        "excludes 1, the false-positive rate; written by `fwbench analyze` (fwbench.stats.aa_checks)."
+    ),
     "machine_flags": (
         "One row per run that recorded a canary or CPU steal, beside its campaign's medians, flagged when it departs "
         "from them (never dropped); written by `fwbench analyze` (fwbench.stats.machine_flags)."
@@ -323,6 +335,8 @@ TABLE_COLUMNS: dict[str, dict[str, AnalysisColumn]] = {
         **_CLAIMS,
         "campaign_id": _C("The campaign judged on its own (one execution of a grid on one machine)."),
         "verdict": _C(f"Verdict from this campaign's runs alone: {_CLAIM_VERDICTS}."),
+        "hardware_class": _C("The class of the campaign's host (runs.hardware_class; unknown where its runs carry "
+                             "none)."),
     },
     "outliers": {
         "metric": _C("Per-run metric tested: step_time, first_step, first_step_warm, memory, memory_total or "
@@ -445,6 +459,34 @@ TABLE_COLUMNS: dict[str, dict[str, AnalysisColumn]] = {
         "q_between": _C("'all' rows: fixed-effect Q of all campaigns minus the classes' own Q (subgroup test)."),
         "df_between": _C("Its degrees of freedom: classes - 1."),
         "p_between": _C("Chi-squared p-value of q_between: small when the class explains the heterogeneity."),
+    },
+    "ratio_variance": {
+        **_COMPARISONS,
+        "hardware_class": _C("The class whose campaigns are pooled (runs.hardware_class), or 'all'."),
+        "k": _C("Campaigns with a CI for this comparison in the class."),
+        "ratio": _C("Random-effects pooled ratio median_a / median_b over those campaigns."),
+        "tau2": _C("Paule-Mandel between-campaign variance of the log ratio (statsmodels combine_effects)."),
+        "within_var": _C("Mean over the campaigns of the squared standard error of the log ratio, read from each "
+                         "campaign's bootstrap 95% CI: the within-campaign variance at the measured repetitions."),
+        "between_share": _C("tau2 / (tau2 + within_var): the share of the log ratio's variance between campaigns.",
+                            "fraction"),
+        "campaigns_for_5pct": _C("Smallest k >= 3 whose 95% prediction interval t(k-2) sqrt(tau2 + (tau2 + "
+                                 "within_var)/k) is within +-5%; null when no k up to 100 reaches it."),
+        "pi_half_width_limit": _C("The prediction interval's half-width as k grows without bound, exp(1.96 sqrt(tau2)) "
+                                  "- 1: no number of campaigns makes it narrower.", "fraction"),
+    },
+    "aa_checks": {
+        "hardware_class": _C("The class of the campaign (runs.hardware_class), or 'all'."),
+        "campaign_id": _C("The campaign whose cells are split, or 'all' for every campaign of the class."),
+        "runs_per_half": _C("Usable runs of the smaller half of each cell counted (3 for a 7-repetition cell, 2 for "
+                            "a 5-repetition one): the rate is that of the CI at this many runs a side."),
+        "n_cells": _C("Cells with runs_per_half runs in the smaller half (2+ in each half)."),
+        "n_false_positive": _C("Of those, cells whose A/A 95% CI excludes 1."),
+        "false_positive_rate": _C("n_false_positive / n_cells (nominal: 0.05).", "fraction"),
+        "rate_low": _C("Lower bound of the Wilson 95% CI of the rate.", "fraction"),
+        "rate_high": _C("Upper bound of that CI.", "fraction"),
+        "median_abs_log_ratio": _C("Median |log(half A / half B)| over the cells: the typical A/A difference."),
+
     },
     "loo_coverage": {
         "hardware_class": _C("The class (4+ campaigns)."),

@@ -16,7 +16,7 @@ TABLES: tuple[str, ...] = ("runs", "run_summary", "steps", "systems", "campaigns
                            "comparisons", "claims", "outliers", "accuracy_runs", "accuracy_epochs", "variance",
                            "reproducibility", "campaign_claims", "machine_flags", "protocol_sizing", "sensitivity",
                            "break_even", "layer_ablation", "which_runtime", "framework_contrasts",
-                           "isa_effects", "claim_predictions", "loo_coverage")
+                           "isa_effects", "claim_predictions", "loo_coverage", "ratio_variance", "aa_checks")
 
 
 def _empty() -> pl.DataFrame:
@@ -52,6 +52,8 @@ class FigureData:
     isa_effects: pl.DataFrame = field(default_factory=_empty)
     claim_predictions: pl.DataFrame = field(default_factory=_empty)
     loo_coverage: pl.DataFrame = field(default_factory=_empty)
+    ratio_variance: pl.DataFrame = field(default_factory=_empty)
+    aa_checks: pl.DataFrame = field(default_factory=_empty)
 
     @classmethod
     def from_db(cls, db: str | Path) -> "FigureData":

@@ -17,6 +17,7 @@ from pathlib import Path
 import polars as pl
 
 from fwbench.campaigns import UNASSIGNED
+from fwbench.stats.aa_checks import aa_checks
 from fwbench.stats.accuracy import MARGIN_PP, analyze_accuracy
 from fwbench.stats.bootstrap import N_RESAMPLES, SEED
 from fwbench.stats.break_even import break_even_table
@@ -29,8 +30,9 @@ from fwbench.stats.layer_ablation import layer_ablation
 from fwbench.stats.machine_flags import machine_flags
 from fwbench.stats.metrics import run_table, steady_state_table, steady_steps
 from fwbench.stats.outliers import tukey_outliers
-from fwbench.stats.pooling import claim_predictions, loo_coverage
+from fwbench.stats.pooling import claim_predictions, loo_coverage, with_classes
 from fwbench.stats.protocol_sizing import accuracy_seconds, size_protocol
+from fwbench.stats.ratio_variance import ratio_variance
 from fwbench.stats.reproducibility import analyze_campaigns, variance_components, with_campaign_verdicts
 from fwbench.stats.sensitivity import fragile, sensitivity
 from fwbench.stats.which_runtime import which_runtime
@@ -56,6 +58,10 @@ class Analysis:
     outliers: pl.DataFrame
     #: per cell: shares of log-step-time variance from campaign, process and step
     variance: pl.DataFrame = field(default_factory=pl.DataFrame)
+    #: per comparison and hardware class: between- (tau2) and within-campaign variance of the log ratio
+    ratio_variance: pl.DataFrame = field(default_factory=pl.DataFrame)
+    #: A/A: the false-positive rate of the comparison CI on two halves of the same cells
+    aa_checks: pl.DataFrame = field(default_factory=pl.DataFrame)
     #: runs whose canary or steal departs from their campaign's median (flagged, never dropped)
     machine_flags: pl.DataFrame = field(default_factory=pl.DataFrame)
     #: candidate protocols (warm-up, measured steps, repetitions) with predicted steady share, CI and minutes
@@ -112,6 +118,7 @@ def analyze(runs: pl.DataFrame, steps: pl.DataFrame, claims: list[Claim] | None 
     comps = compare(per_run, steps_by_run, margin=margin, seed=seed, n_resamples=n_resamples)
     evidence = Evidence(per_run, comps, steps_by_run, accuracy_runs, accuracy_epochs, seed, n_resamples, margin)
     by_campaign = analyze_campaigns(claims, evidence)
+    campaign_claims = with_classes(by_campaign.claims, per_run) if by_campaign.claims.width else by_campaign.claims
     primary = evaluate_claims(claims, evidence)
     varied = sensitivity(claims, primary, evidence, runs, steps, steady)
     claims_table = with_campaign_verdicts(primary, by_campaign.claims, by_campaign.reproducibility).join(
@@ -130,11 +137,13 @@ def analyze(runs: pl.DataFrame, steps: pl.DataFrame, claims: list[Claim] | None 
         variance=variance_components(per_run, steps_by_run),
         machine_flags=machine_flags(runs),
         protocol_sizing=size_protocol(runs, steady, per_run, accuracy_seconds(accuracy_runs)),
-        campaign_claims=by_campaign.claims,
+        campaign_claims=campaign_claims,
         campaign_comparisons=by_campaign.comparisons,
         reproducibility=by_campaign.reproducibility,
-        claim_predictions=claim_predictions(claims, by_campaign.claims, per_run),
-        loo_coverage=loo_coverage(claims, by_campaign.claims, per_run),
+        claim_predictions=claim_predictions(claims, campaign_claims, per_run),
+        loo_coverage=loo_coverage(claims, campaign_claims, per_run),
+        ratio_variance=ratio_variance(by_campaign.comparisons, per_run),
+        aa_checks=aa_checks(per_run, steps_by_run, seed=seed, n_resamples=n_resamples),
         sensitivity=varied,
         break_even=break_even_table(per_run, steps_by_run, seed=seed, n_resamples=n_resamples),
         layer_ablation=layer_ablation(claims, per_run, steps_by_run, seed=seed, n_resamples=n_resamples,
