@@ -14,7 +14,7 @@ from typing import Any
 
 from fwbench.figures.render import read_manifest
 
-FILTER_FIELDS = ("model", "phase")
+FILTER_FIELDS = ("model", "phase", "hardware_class")
 
 _PAGE = """<!DOCTYPE html>
 <html lang="en">

@@ -1,8 +1,9 @@
-"""The paper's "Does it hold on your machine?" table and numbers, from claim_predictions and loo_coverage.
+"""The paper's "Does it hold on your machine?" tables and numbers.
 
 Per claim, the predictive verdict over hardware classes and each class's pooled effect with the interval its
-verdict rests on (the prediction interval for a new campaign from k = 3), and the leave-one-out coverage of
-those intervals on the shipped campaigns.
+verdict rests on (the prediction interval for a new campaign from k = 3, claim_predictions), the
+leave-one-out coverage of those intervals (loo_coverage), the A/A false-positive rate (aa_checks) and the
+between-campaign share of the log ratio's variance with the campaigns a class needs (ratio_variance).
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ import polars as pl
 from fwbench.figures import common as F
 from fwbench.figures.data import FigureData
 from fwbench.report import fmt
+from fwbench.stats.aa_checks import ALL_CAMPAIGNS
 from fwbench.stats.pooling import ALL_CLASSES
+from fwbench.stats.ratio_variance import TARGET_HALF_WIDTH
 
 NEEDED = ["claim_id", "hardware_class", "k", "effect", "effect_low", "effect_high", "pi_low", "pi_high", "basis",
           "verdict", "predictive_verdict"]
@@ -50,6 +53,87 @@ def predictions_table(data: FigureData) -> dict[str, Any]:
                      "the campaign's own CI (k = 1); p (class) = subgroup test of the classes")
 
 
+def _rate(r: dict[str, Any]) -> str:
+    return (f"{r['n_false_positive']} of {r['n_cells']} cells at {r['runs_per_half']} runs a half "
+            f"({fmt.pct(r['false_positive_rate'], 1)}, Wilson 95% CI {fmt.pct(r['rate_low'], 1)}–"
+            f"{fmt.pct(r['rate_high'], 1)})")
+
+
+AA_NEEDED = ["hardware_class", "campaign_id", "runs_per_half", "n_cells", "n_false_positive", "false_positive_rate",
+             "rate_low", "rate_high"]
+
+
+def aa_table(data: FigureData) -> dict[str, Any]:
+    """The A/A false-positive rate per campaign and per class, per runs a half."""
+    rows = [] if F.require(data.aa_checks, AA_NEEDED, "aa_checks") else [
+        [r["hardware_class"], r["campaign_id"], str(r["runs_per_half"]), str(r["n_cells"]),
+         str(r["n_false_positive"]),
+         f"{fmt.pct(r['false_positive_rate'], 1)} [{fmt.pct(r['rate_low'], 1)}, {fmt.pct(r['rate_high'], 1)}]",
+         fmt.num(r.get("median_abs_log_ratio"))]
+        for r in data.aa_checks.sort(pl.col("hardware_class") == ALL_CLASSES, "hardware_class",
+                                     pl.col("campaign_id") == ALL_CAMPAIGNS, "campaign_id", "runs_per_half")
+        .iter_rows(named=True)]
+    return fmt.table(["class", "campaign", "runs a half", "cells", "CI excludes 1", "rate [Wilson 95% CI]",
+                      "median |log A/A|"], rows,
+                     "no aa_checks rows: no cell has 2+ usable runs in both halves" if not rows else
+                     "A/A: each cell's even repetitions against its odd ones, the comparisons' hierarchical bootstrap; "
+                     "nominal rate 5%; runs a half = the smaller half")
+
+
+def aa_numbers(data: FigureData) -> dict[str, Any]:
+    if F.require(data.aa_checks, AA_NEEDED, "aa_checks"):
+        return {"aa_sentence": "No A/A check could be made (no cell has 2+ usable runs in both halves)."}
+    overall = data.aa_checks.filter((pl.col("campaign_id") == ALL_CAMPAIGNS)
+                                    & (pl.col("hardware_class") == ALL_CLASSES)).sort("runs_per_half")
+    return {"aa_sentence": ("Over every campaign, the halves of one cell, which measure the same thing, were called "
+                            "different by the comparisons' 95% CI in " + "; in ".join(_rate(r) for r in
+                                                                                   overall.iter_rows(named=True))
+                            + ".")}
+
+
+def variance_numbers(data: FigureData) -> dict[str, Any]:
+    """How much of the torch/TF log ratio's variance lies between campaigns, within a class and across all,
+    and how many campaigns a class needs for a +-5% prediction interval."""
+    need = ["framework_a", "framework_b", "hardware_class", "between_share", "campaigns_for_5pct",
+            "pi_half_width_limit"]
+    none = {"variance_sentence": "No torch/TensorFlow comparison was measured with a CI in two or more campaigns."}
+    if F.require(data.ratio_variance, need, "ratio_variance"):
+        return none
+    frame = data.ratio_variance.filter((pl.col("framework_a") == "torch") & (pl.col("framework_b") == "tensorflow"))
+    within = frame.filter(pl.col("hardware_class") != ALL_CLASSES)
+    across = frame.filter(pl.col("hardware_class") == ALL_CLASSES)
+    if across.height == 0:
+        return none
+    text = (f"Of the variance of the torch/TensorFlow log step-time ratio, the share between campaigns has median "
+            f"{fmt.pct(across['between_share'].median())} over all campaigns ({across.height} comparisons)")
+    if within.height:
+        reached = within.filter(pl.col("campaigns_for_5pct").is_not_null())
+        never = within.filter(pl.col("campaigns_for_5pct").is_null())
+        target = fmt.pct(TARGET_HALF_WIDTH)
+        text += (f" and {fmt.pct(within['between_share'].median())} within one hardware class ({within.height} "
+                 f"comparisons in classes with 2+ campaigns). Within a class, a ±{target} prediction interval for a "
+                 f"new campaign needs a median of {fmt.num(reached['campaigns_for_5pct'].median())} campaigns where "
+                 f"it can be reached ({reached.height} comparisons)" if reached.height else
+                 f" and {fmt.pct(within['between_share'].median())} within one hardware class ({within.height} "
+                 f"comparisons in classes with 2+ campaigns). Within a class, no number of campaigns gives any of "
+                 f"them a ±{target} prediction interval")
+        if never.height:
+            text += (f"; for {never.height} the between-campaign spread alone keeps it wider, at ±"
+                     f"{fmt.pct(never['pi_half_width_limit'].median())} (median) however many campaigns")
+    return {"variance_sentence": text + "."}
+
+
+def abstract_sentence(overall_rows: list[dict[str, Any]]) -> str:
+    """The predictive verdicts in one sentence, for the abstract."""
+    if not overall_rows:
+        return ""
+    by_verdict: dict[str, list[str]] = {}
+    for o in overall_rows:
+        by_verdict.setdefault(o["predictive_verdict"], []).append(o["claim_id"])
+    return ("Pooled per hardware class with a random-effects model, for a new machine: "
+            + "; ".join(f"{v} {', '.join(ids)}" for v, ids in sorted(by_verdict.items())) + ".")
+
+
 def prediction_numbers(data: FigureData) -> dict[str, Any]:
     grouped = _grouped(data)
     sentences = [f"{o['claim_id']}: {o['predictive_verdict']} ({o.get('summary') or ''})." for o, _ in grouped]
@@ -59,6 +143,8 @@ def prediction_numbers(data: FigureData) -> dict[str, Any]:
     counts = (pl.DataFrame({"v": [o["predictive_verdict"] for o, _ in grouped]}).group_by("v").len().sort("v")
               .iter_rows() if grouped else [])
     return {"sentences": sentences, "n_claims": str(len(grouped)),
+            "abstract_sentence": abstract_sentence([o for o, _ in grouped]), **aa_numbers(data),
+            **variance_numbers(data),
             "verdicts": ", ".join(f"{v} {n}" for v, n in counts) or "none",
             "loo_checks": str(checks), "loo_covered": str(covered),
             "loo_share": fmt.pct(covered / checks) if checks else "–"}

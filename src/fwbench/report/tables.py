@@ -18,7 +18,7 @@ from fwbench.figures.data import FigureData
 from fwbench.figures.forest import speed_ratios
 from fwbench.report import fmt
 from fwbench.report.isa import isa_table
-from fwbench.report.predictions import predictions_table
+from fwbench.report.predictions import aa_table, predictions_table
 from fwbench.stats.comparisons import MIN_RUNS
 from fwbench.cells import implementation_name
 from fwbench.stats.metrics import implementation_label, with_cell_defaults
@@ -312,4 +312,5 @@ def compute_tables(data: FigureData) -> dict[str, dict[str, Any]]:
             "reproducibility": reproducibility_table(data), "sensitivity": sensitivity_table(data),
             "break_even": break_even_table(data), "layer_ablation": layer_ablation_table(data),
             "which_runtime": which_runtime_table(data), "framework_contrasts": framework_contrasts_table(data),
-            "isa_effects": isa_table(data), "predictions": predictions_table(data)}
+            "isa_effects": isa_table(data), "predictions": predictions_table(data),
+            "aa_checks": aa_table(data)}
