@@ -39,6 +39,7 @@ def test_rows_are_each_campaign_and_pool_grouped_by_class() -> None:
     assert rows["kind"].to_list() == [CAMPAIGN, CAMPAIGN, POOLED, CAMPAIGN, POOLED, POOLED]
     assert rows.filter(pl.col("hardware_class") == ALL_CLASSES)["pi_low"].to_list() == [0.8]
     assert rows["label"][0] == "host-avx2 12-01 00a1"  # host, day and suffix of the campaign
+    assert rows["order"].to_list() == list(range(rows.height))  # the plotted order, whatever the layers hold
 
 
 def test_the_figure_draws_with_data_and_says_why_not_without() -> None:

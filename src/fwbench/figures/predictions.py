@@ -58,7 +58,8 @@ def forest_rows(campaign_claims: pl.DataFrame, claim_predictions: pl.DataFrame) 
     frame = frame.with_columns(
         group=pl.when(pl.col("hardware_class") == ALL_CLASSES).then(pl.lit("~")).otherwise(pl.col("hardware_class")),
         row=pl.concat_str([pl.col("hardware_class"), pl.col("label")], separator="  "))
-    return frame.sort("claim_id", "group", "kind", "label").drop("group")
+    return (frame.sort("claim_id", "group", "kind", "label").drop("group")
+            .with_columns(order=pl.int_range(pl.len()).over("claim_id")))
 
 
 def claim_forest(data: FigureData) -> F.Figure:
@@ -78,17 +79,20 @@ def claim_forest(data: FigureData) -> F.Figure:
                alt.Tooltip("high:Q", format=".3f", title="95% CI high"),
                alt.Tooltip("pi_low:Q", format=".3f", title="95% PI low"),
                alt.Tooltip("pi_high:Q", format=".3f", title="95% PI high")]
-    y = alt.Y("row:N", title=None, sort=None, axis=alt.Axis(labelLimit=300))
+    # an explicit order: the layers hold different rows (the PI layer only pools of k >= 3), so the first
+    # appearance of a row would put those first
+    y = alt.Y("row:N", title=None, sort=alt.EncodingSortField("order", op="min"), axis=alt.Axis(labelLimit=300))
     color = alt.Color("verdict:N", title=None, legend=alt.Legend(orient="bottom", columns=3))
     shape = alt.Shape("kind:N", title=None, scale=alt.Scale(domain=[CAMPAIGN, POOLED], range=["circle", "diamond"]))
     scale = alt.Scale(type="log", zero=False, nice=False)
     x_title = "claim effect A/B as the claim states it (log scale)"
     base = alt.Chart().encode(y=y, color=color, tooltip=tooltip)
     one = alt.Chart().mark_rule(color="#888888", strokeDash=[4, 3]).encode(x=alt.datum(1.0))
+    axis = alt.Axis(labelOverlap="greedy", format="~g")
     pi = base.transform_filter("isValid(datum.pi_low)").mark_rule(strokeWidth=1, opacity=0.6).encode(
-        x=alt.X("pi_low:Q", scale=scale, title=x_title), x2="pi_high:Q")
-    ci = base.mark_rule(strokeWidth=2.5).encode(x=alt.X("low:Q", scale=scale, title=x_title), x2="high:Q")
-    point = base.mark_point(filled=True, size=55).encode(x=alt.X("effect:Q", scale=scale), shape=shape)
+        x=alt.X("pi_low:Q", scale=scale, title=x_title, axis=axis), x2="pi_high:Q")
+    ci = base.mark_rule(strokeWidth=2.5).encode(x=alt.X("low:Q", scale=scale, title=x_title, axis=axis), x2="high:Q")
+    point = base.mark_point(filled=True, size=55).encode(x=alt.X("effect:Q", scale=scale, axis=axis), shape=shape)
     chart = alt.layer(one, pi, ci, point, data=frame).properties(width=220, height=alt.Step(10)).facet(
         facet=alt.Facet("claim_id:N", title=None, header=alt.Header(labelFontWeight="bold")), columns=COLUMNS)
     return F.Figure(chart.resolve_scale(y="independent", x="independent"))
