@@ -486,7 +486,6 @@ TABLE_COLUMNS: dict[str, dict[str, AnalysisColumn]] = {
         "rate_low": _C("Lower bound of the Wilson 95% CI of the rate.", "fraction"),
         "rate_high": _C("Upper bound of that CI.", "fraction"),
         "median_abs_log_ratio": _C("Median |log(half A / half B)| over the cells: the typical A/A difference."),
-
     },
     "loo_coverage": {
         "hardware_class": _C("The class (4+ campaigns)."),

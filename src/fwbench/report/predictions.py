@@ -17,7 +17,7 @@ from fwbench.figures.data import FigureData
 from fwbench.report import fmt
 from fwbench.stats.aa_checks import ALL_CAMPAIGNS
 from fwbench.stats.pooling import ALL_CLASSES
-from fwbench.stats.ratio_variance import TARGET_HALF_WIDTH
+from fwbench.stats.protocol_sizing import TARGET_HALF_WIDTH
 
 NEEDED = ["claim_id", "hardware_class", "k", "effect", "effect_low", "effect_high", "pi_low", "pi_high", "basis",
           "verdict", "predictive_verdict"]
@@ -111,12 +111,11 @@ def variance_numbers(data: FigureData) -> dict[str, Any]:
         never = within.filter(pl.col("campaigns_for_5pct").is_null())
         target = fmt.pct(TARGET_HALF_WIDTH)
         text += (f" and {fmt.pct(within['between_share'].median())} within one hardware class ({within.height} "
-                 f"comparisons in classes with 2+ campaigns). Within a class, a ±{target} prediction interval for a "
-                 f"new campaign needs a median of {fmt.num(reached['campaigns_for_5pct'].median())} campaigns where "
-                 f"it can be reached ({reached.height} comparisons)" if reached.height else
-                 f" and {fmt.pct(within['between_share'].median())} within one hardware class ({within.height} "
-                 f"comparisons in classes with 2+ campaigns). Within a class, no number of campaigns gives any of "
-                 f"them a ±{target} prediction interval")
+                 f"comparisons in classes with 2+ campaigns). Within a class, ")
+        text += (f"a ±{target} prediction interval for a new campaign needs a median of "
+                 f"{fmt.num(reached['campaigns_for_5pct'].median())} campaigns where it can be reached "
+                 f"({reached.height} comparisons)" if reached.height else
+                 f"no number of campaigns gives any of them a ±{target} prediction interval")
         if never.height:
             text += (f"; for {never.height} the between-campaign spread alone keeps it wider, at ±"
                      f"{fmt.pct(never['pi_half_width_limit'].median())} (median) however many campaigns")

@@ -10,8 +10,8 @@ al., EMSE 2019, ran A/A tests to measure it for cloud benchmarks).
 
 A half of a 7-repetition cell holds 3 or 4 runs and of a 5-repetition one 2 or 3, fewer than the MIN_RUNS = 4
 a primary comparison needs, so halves need only AA_MIN_RUNS = 2 and every rate is given per `runs_per_half`
-(the smaller half of each cell): the rate of the machinery at that many runs a side, an upper bound for its
-rate at the design's full count (fewer runs, narrower resampling, more false positives).
+(the smaller half of each cell): the rate of the machinery at that many runs a side, not a measurement of
+its rate at the design's full count.
 """
 
 from __future__ import annotations

@@ -81,13 +81,19 @@ def _to_scale(ratio: bool) -> tuple:
     return (np.log, np.exp) if ratio else (lambda x: np.asarray(x, dtype=float), lambda x: x)
 
 
+def standard_errors(effects: list[CampaignEffect], ratio: bool = True) -> np.ndarray:
+    """Each campaign's standard error read back from its 95% CI, on the scale the pool works on."""
+    forward, _ = _to_scale(ratio)
+    return (forward(np.array([e.high for e in effects])) - forward(np.array([e.low for e in effects]))) / (2 * Z)
+
+
 def pool(effects: list[CampaignEffect], ratio: bool = True) -> Pooled:
     """Random-effects pool of campaign effects (ratios on the log scale; differences as they are)."""
     from statsmodels.stats.meta_analysis import combine_effects
 
     forward, back = _to_scale(ratio)
     y = forward(np.array([e.effect for e in effects]))
-    se = (forward(np.array([e.high for e in effects])) - forward(np.array([e.low for e in effects]))) / (2 * Z)
+    se = standard_errors(effects, ratio)
     if len(effects) == 1:
         e = effects[0]
         return Pooled(1, e.effect, e.low, e.high, None, 0.0, None, None)

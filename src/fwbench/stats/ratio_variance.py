@@ -20,10 +20,10 @@ import numpy as np
 import polars as pl
 from scipy import stats
 
-from fwbench.stats.pooling import ALL_CLASSES, CampaignEffect, pool, with_classes
+from fwbench.stats.pooling import ALL_CLASSES, CampaignEffect, pool, standard_errors, with_classes
+from fwbench.stats.protocol_sizing import TARGET_HALF_WIDTH
 from fwbench.stats.reproducibility import Z
 
-TARGET_HALF_WIDTH = 0.05
 #: The most campaigns a class is sized for; beyond, the table says none.
 MAX_CAMPAIGNS = 100
 KEY = ("metric", "cell_id_a", "cell_id_b")
@@ -55,8 +55,7 @@ def _effects(rows: list[dict]) -> list[CampaignEffect]:
 
 def _row(first: dict, hardware_class: str, effects: list[CampaignEffect]) -> dict:
     pooled = pool(effects)
-    se2 = [((math.log(e.high) - math.log(e.low)) / (2 * Z)) ** 2 for e in effects]
-    within, tau2 = float(np.mean(se2)), pooled.tau2 or 0.0
+    within, tau2 = float(np.mean(standard_errors(effects) ** 2)), pooled.tau2 or 0.0
     total = tau2 + within
     return {**{f: first[f] for f in (*KEY, *LABEL_FIELDS)}, "hardware_class": hardware_class, "k": pooled.k,
             "ratio": pooled.effect, "tau2": tau2, "within_var": within,
